@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine with python3 >= 3.11 (see README.md):
+#   make demo   create .venv, install jaxhin, run the main job on its built-in default
+#   make test   create .venv, install jaxhin[test], run ruff and the whole test suite (notebooks too)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "jaxhin needs Python >= 3.11; found " + sys.version.split()[0] + " at " + sys.executable + " (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(BIN)/jaxhin info --out demo.json
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest --nbmake -q
+
+clean:
+	rm -rf $(VENV) demo.json .pytest_cache

@@ -1,0 +1,56 @@
+"""The capability table: one row per system, with an honest status.
+
+The README's table is checked against this one by `tests/test_readme.py`, so every issue that
+changes a system's status updates both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Capability:
+    """One system of jaxhin.
+
+    Attributes:
+      system: subpackage name, also the CLI group (`jaxhin <system> ...`).
+      paper: the paper the system reimplements.
+      status: what works today, in a few words; "planned" when nothing does yet.
+    """
+
+    system: str
+    paper: str
+    status: str
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability("hin", "AGHINT: attribute-guided heterogeneous graph transformer",
+               "planned (issues #3, #4)"),
+    Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler", "planned (issue #5)"),
+    Capability("remat", "Coop: tensor rematerialization planner", "planned"),
+    Capability("sbp", "OneFlow: SBP placements, boxing, auto-parallel, actor pipeline",
+               "planned (issue #6)"),
+    Capability("ptm", "Pre-trained models survey: pre-training, fine-tuning, probing", "planned"),
+    Capability("structure", "Learning structures for DNNs by efficient coding", "planned"),
+)
+
+
+def capability(system: str) -> Capability:
+    """Return the row of `system`, raising `KeyError` naming the known systems."""
+    for row in CAPABILITIES:
+        if row.system == system:
+            return row
+    known = ", ".join(r.system for r in CAPABILITIES)
+    raise KeyError(f"unknown system {system!r}; known systems: {known}")
+
+
+def format_table() -> str:
+    """Return the capability table as aligned plain text."""
+    header = ("system", "paper", "status")
+    rows = [header, *((r.system, r.paper, r.status) for r in CAPABILITIES)]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,48 @@
+"""Test harness: 8 fake CPU devices, strict rank promotion, data root, markers.
+
+XLA_FLAGS must be set before JAX starts a backend, so this file sets it at import time, before
+anything imports jax. Notebooks executed by nbmake inherit the environment (so they see the same
+8 devices and run in smoke mode).
+"""
+
+import os
+from pathlib import Path
+
+_flags = os.environ.get("XLA_FLAGS", "")
+if "xla_force_host_platform_device_count" not in _flags:
+    os.environ["XLA_FLAGS"] = f"{_flags} --xla_force_host_platform_device_count=8".strip()
+os.environ.setdefault("JAXHIN_SMOKE", "1")
+
+_SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if _SHARED_DATA.is_dir():
+    os.environ.setdefault("JAXHIN_DATA", str(_SHARED_DATA))
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    run_slow = config.getoption("--runslow")
+    for item in items:
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(pytest.mark.skip(reason="slow: run with --runslow"))
+        if (marker := item.get_closest_marker("devices")) is not None:
+            needed = marker.args[0]
+            if jax.device_count() < needed:
+                item.add_marker(pytest.mark.skip(reason=f"needs {needed} devices"))
+        if "gpu" in item.keywords and jax.default_backend() != "gpu":
+            item.add_marker(pytest.mark.skip(reason="needs a GPU"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared data root; skips the test where it is absent (a fresh machine)."""
+    if not _SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {_SHARED_DATA}")
+    return _SHARED_DATA

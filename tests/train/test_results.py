@@ -1,0 +1,43 @@
+"""The results JSON: schema, JSON conversion, atomic write."""
+
+import dataclasses
+import json
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxhin.train import RESULT_KEYS, make_results, progress, to_jsonable, write_results
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    lr: float = 1e-3
+    seeds: tuple[int, ...] = (0, 1)
+
+
+def test_make_and_write_results(tmp_path):
+    results = make_results(system="hin", command="train", config=Config(),
+                           metrics={"f1": jnp.float32(0.5), "per_seed": np.arange(2)}, wall_s=1.5)
+    path = write_results(tmp_path / "r.json", results)
+    loaded = json.loads(path.read_text())
+    assert tuple(loaded) == RESULT_KEYS
+    assert loaded["config"] == {"lr": 1e-3, "seeds": [0, 1]}
+    assert loaded["metrics"] == {"f1": 0.5, "per_seed": [0, 1]}
+    assert loaded["env"]["device_count"] == 8
+
+
+def test_non_finite_and_unknown_values():
+    assert to_jsonable({"a": float("nan"), "b": (1, 2.0)}) == {"a": None, "b": [1, 2.0]}
+    with pytest.raises(TypeError, match="object"):
+        to_jsonable(object())
+
+
+def test_incomplete_results_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="lack keys"):
+        write_results(tmp_path / "r.json", {"system": "x"})
+    assert not list(tmp_path.iterdir())
+
+
+def test_progress_disabled_passes_items_through():
+    assert list(progress(range(3), enabled=False)) == [0, 1, 2]
