@@ -197,6 +197,12 @@ def _attention_signatures(_shapes) -> list[Signature]:
             Signature((S(2),) * 3, (S(2),))]
 
 
+def _self_attention_signatures(_shapes) -> list[Signature]:
+    """x (B, L, D), w_qkv (D, 3, H, Dh), w_o (H, Dh, D): split batch, or heads (Megatron)."""
+    return [Signature((B, B, B), (B,), False), Signature((S(0), B, B), (S(0),)),
+            Signature((B, S(2), S(0)), (P,))]
+
+
 def _embedding_signatures(shapes) -> list[Signature]:
     r = len(shapes[1])
     sigs = [Signature((B, B), (B,), False),
@@ -205,11 +211,13 @@ def _embedding_signatures(shapes) -> list[Signature]:
     return sigs + [Signature((B, S(i)), (S(i),)) for i in range(r)]
 
 
-def _cross_entropy_signatures(_shapes) -> list[Signature]:
-    """Per-example loss of logits (N, V) and labels (N,)."""
-    return [Signature((B, B), (B,), False), Signature((S(0), S(0)), (S(0),)),
+def _cross_entropy_signatures(shapes) -> list[Signature]:
+    """Per-example loss of logits (..., V) and labels (...)."""
+    r = len(shapes[0])
+    return [Signature((B, B), (B,), False),
+            *(Signature((S(i), S(i)), (S(i),)) for i in range(r - 1)),
             # vocabulary parallel (Megatron): max, sum-exp and target logit are all-reduced
-            Signature((S(1), B), (B,), True,
+            Signature((S(r - 1), B), (B,), True,
                       internal=(("all-reduce", Fraction(1)), ("all-reduce", Fraction(1)),
                                 ("all-reduce", Fraction(1))))]
 
@@ -232,6 +240,17 @@ def _attention(q, k, v):
     return jnp.einsum("bhlm,bmhd->blhd", jax.nn.softmax(logits, -1), v)
 
 
+def _self_attention(x, w_qkv, w_o):
+    """Causal multi-head self-attention: x (B, L, D) -> (B, L, D), heads from w_qkv's shape."""
+    q, k, v = jnp.einsum("bld,dthe->tblhe", x, w_qkv)
+    return jnp.einsum("blhe,hed->bld", _attention(q, k, v), w_o)
+
+
+def _self_attention_flops(shapes):
+    (b, length, d), (_, _, h, e), _ = shapes
+    return 2 * b * length * d * 3 * h * e + 4 * b * h * length * length * e + 2 * b * length * h * e * d
+
+
 def _embedding(table, ids):
     return jnp.take(table, ids, axis=0)
 
@@ -248,22 +267,25 @@ def _embedding_local(ctx: OpContext, table, ids):
 
 
 def _cross_entropy(logits, labels):
+    """Per-example negative log-likelihood: logits (..., V), integer labels (...)."""
     logz = jax.nn.logsumexp(logits, axis=-1)
-    target = jnp.take_along_axis(logits, labels[:, None], axis=-1)[:, 0]
+    target = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
     return logz - target
 
 
 def _cross_entropy_local(ctx: OpContext, logits, labels):
-    vocab_axes = ctx.axes_with(0, S(1))
+    last = logits.ndim - 1
+    vocab_axes = ctx.axes_with(0, S(last))
     if not vocab_axes:
         return _cross_entropy(logits, labels)
     # Megatron's vocabulary-parallel loss: no device ever holds a full row of logits.
     peak = jax.lax.pmax(jax.lax.stop_gradient(logits.max(-1)), vocab_axes)
-    sum_exp = jax.lax.psum(jnp.exp(logits - peak[:, None]).sum(-1), vocab_axes)
-    local = labels - ctx.block_start(0, 1)
-    inside = (local >= 0) & (local < logits.shape[1])
-    picked = jnp.take_along_axis(logits, jnp.clip(local, 0, logits.shape[1] - 1)[:, None], -1)
-    target = jax.lax.psum(jnp.where(inside, picked[:, 0], 0.0), vocab_axes)
+    sum_exp = jax.lax.psum(jnp.exp(logits - peak[..., None]).sum(-1), vocab_axes)
+    local = labels - ctx.block_start(0, last)
+    vocab = logits.shape[-1]
+    inside = (local >= 0) & (local < vocab)
+    picked = jnp.take_along_axis(logits, jnp.clip(local, 0, vocab - 1)[..., None], -1)[..., 0]
+    target = jax.lax.psum(jnp.where(inside, picked, 0.0), vocab_axes)
     return jnp.log(sum_exp) + peak - target
 
 
@@ -291,6 +313,8 @@ softmax = register_op(OpDef("softmax", lambda x: jax.nn.softmax(x, -1), _last_ax
 layernorm = register_op(OpDef("layernorm", _layernorm, _last_axis_signatures))
 attention = register_op(OpDef("attention", _attention, _attention_signatures,
                               flops=_attention_flops))
+self_attention = register_op(OpDef("self_attention", _self_attention, _self_attention_signatures,
+                                   flops=_self_attention_flops))
 embedding = register_op(OpDef("embedding", _embedding, _embedding_signatures,
                               local=_embedding_local, flops=lambda s: math.prod(s[1]) * s[0][1]))
 cross_entropy = register_op(OpDef("cross_entropy", _cross_entropy, _cross_entropy_signatures,
