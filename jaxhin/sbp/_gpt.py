@@ -8,6 +8,7 @@ stages on disjoint sub-meshes driven by the actor runtime (`jaxhin.sbp._pipeline
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -57,9 +58,8 @@ def synthetic_tokens(key, cfg: ModelConfig) -> tuple[jax.Array, jax.Array]:
 
 def reference_value_and_grad(params, ids, labels):
     """Loss and gradients on one device, the unparallelised reference."""
-    device = jax.devices()[0]
-    return jax.jit(jax.value_and_grad(gpt), device=device)(
-        jax.device_put(params, device), ids, labels)
+    device = jax.devices()[0]  # committed inputs pin the computation to this device
+    return jax.jit(jax.value_and_grad(gpt))(*jax.device_put((params, ids, labels), device))
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -95,8 +95,7 @@ def split_stages(params: dict, stages: int) -> list[dict]:
     if not 1 <= stages <= layers:
         raise ValueError(f"cannot split {layers} layers into {stages} stages")
     bounds = np.linspace(0, layers, stages + 1).round().astype(int)
-    parts = [{"blocks": params["blocks"][a:b]} for a, b in zip(bounds[:-1], bounds[1:],
-                                                              strict=True)]
+    parts = [{"blocks": params["blocks"][a:b]} for a, b in itertools.pairwise(bounds)]
     parts[0]["wte"] = params["wte"]
     parts[-1].update(lnf_scale=params["lnf_scale"], lnf_bias=params["lnf_bias"],
                      w_out=params["w_out"])

@@ -228,7 +228,8 @@ def _cross_entropy_signatures(shapes) -> list[Signature]:
 def _layernorm(x, scale, bias):
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) * jax.lax.rsqrt(var + 1e-5) * scale + bias
+    shape = (1,) * (x.ndim - 1) + scale.shape  # explicit broadcast: no rank promotion
+    return (x - mean) * jax.lax.rsqrt(var + 1e-5) * scale.reshape(shape) + bias.reshape(shape)
 
 
 def _attention(q, k, v):

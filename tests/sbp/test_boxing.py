@@ -1,0 +1,79 @@
+"""Every boxing transition reproduces the value, and its predicted bytes are the HLO's."""
+
+import itertools
+from fractions import Fraction
+
+import jax
+import numpy as np
+import pytest
+
+from jaxhin.sbp import (
+    B,
+    P,
+    Partial,
+    S,
+    boxing_bytes,
+    boxing_fn,
+    compiled_collective_bytes,
+    make_mesh,
+    plan_boxing,
+    redistribute,
+    to_global,
+    to_logical,
+)
+
+pytestmark = pytest.mark.devices(8)
+CANDIDATES = (B, P, Partial("max"), S(0), S(1))
+
+
+def _placements(k):
+    for sbp in itertools.product(CANDIDATES, repeat=k):
+        if len({e.op for e in sbp if isinstance(e, Partial)}) <= 1:
+            yield sbp
+
+
+@pytest.mark.parametrize("axes", [{"x": 8}, {"data": 2, "model": 4}, {"a": 4, "b": 2}])
+def test_every_transition_reproduces_value_and_hlo_bytes(axes):
+    mesh = make_mesh(axes)
+    x = jax.random.normal(jax.random.key(1), (16, 8))
+    placements = list(_placements(len(axes)))
+    checked = 0
+    for src in placements:
+        g = to_global(x, src, mesh)
+        for dst in placements:
+            if src == dst:
+                continue
+            h = redistribute(g, dst)
+            assert h.sbp == dst
+            np.testing.assert_allclose(np.asarray(to_logical(h)), np.asarray(x), rtol=1e-5,
+                                       atol=1e-6, err_msg=f"{src} -> {dst}")
+            predicted = boxing_bytes(src, dst, x.shape, x.dtype, mesh)
+            hlo = compiled_collective_bytes(boxing_fn(src, dst, x.shape, x.dtype, mesh), g.data,
+                                            num_devices=8)
+            assert predicted == hlo, (src, dst, float(predicted), float(hlo))
+            checked += 1
+    assert checked == len(placements) * (len(placements) - 1)
+
+
+@pytest.mark.parametrize("src, dst, collective, factor", [
+    # OneFlow Table 2 on p devices, |T| the logical bytes
+    ((P,), (B,), "all-reduce", lambda p: 2 * (p - 1)),
+    ((P,), (S(0),), "reduce-scatter", lambda p: p - 1),
+    ((S(0),), (B,), "all-gather", lambda p: p - 1),
+    ((S(0),), (S(1),), "all-to-all", lambda p: Fraction(p - 1, p)),
+    ((B,), (S(1),), None, lambda p: 0),
+    ((B,), (P,), None, lambda p: 0),
+    ((S(1),), (P,), None, lambda p: 0),
+])
+def test_one_d_costs_follow_oneflow_table(src, dst, collective, factor):
+    mesh = make_mesh({"x": 8})
+    (step,) = plan_boxing(src, dst, (16, 8), np.float32, mesh)
+    assert step.collective == collective
+    assert step.bytes == factor(8) * 16 * 8 * 4
+
+
+def test_nested_split_goes_through_broadcast_inner_first():
+    mesh = make_mesh("data=2,model=4")
+    steps = plan_boxing((S(0), S(0)), (S(1), S(0)), (16, 8), np.float32, mesh)
+    assert [(s.axis, s.collective) for s in steps] == [
+        ("model", "all-gather"), ("data", "all-gather"), ("data", None), ("model", None)]
