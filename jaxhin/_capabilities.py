@@ -30,7 +30,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler", "planned (issue #5)"),
     Capability("remat", "Coop: tensor rematerialization planner", "planned"),
     Capability("sbp", "OneFlow: SBP placements, boxing, auto-parallel, actor pipeline",
-               "planned (issue #6)"),
+               "works: placements, HLO-checked boxing, op signatures, planner, actor pipeline, "
+               "multi-host (issue #6)"),
     Capability("ptm", "Pre-trained models survey: pre-training, fine-tuning, probing", "planned"),
     Capability("structure", "Learning structures for DNNs by efficient coding", "planned"),
 )

@@ -61,12 +61,20 @@ def test_bad_input_exits_2_with_one_line(argv, expected, capsys):
     assert captured.out == ""
 
 
-@pytest.mark.parametrize("group", GROUPS[1:])
-def test_planned_groups_say_so_in_help(group, capsys):
+@pytest.mark.parametrize("row", CAPABILITIES, ids=lambda row: row.system)
+def test_group_help_lists_commands_or_says_planned(row, capsys):
+    from jaxhin.cli import _system_commands
+
     with pytest.raises(SystemExit) as exit_:
-        main([group, "--help"])
+        main([row.system, "--help"])
     assert exit_.value.code == 0
-    assert "No commands yet" in " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().out.split())
+    commands = _system_commands(row.system)
+    assert bool(commands) == (not row.status.startswith("planned"))
+    if commands:
+        assert all(cmd.name in out for cmd in commands)
+    else:
+        assert "No commands yet" in out
 
 
 def test_python_dash_m_and_console_script(tmp_path):

@@ -1,17 +1,65 @@
-"""jaxhin.sbp: OneFlow's SBP abstraction on `jax.sharding`.
+"""jaxhin.sbp: OneFlow's SBP abstraction on `jax.sharding`, with JAX as the engine.
 
-Placements (`Split`, `Broadcast`, `Partial`), their `PartitionSpec`s, global tensors, boxing as
-JAX collectives with a byte cost checked against compiled HLO.
+Placements (`Split`, `Broadcast`, `Partial`) and their `PartitionSpec`s; global tensors and
+boxing as collectives whose byte cost is checked against compiled HLO; op signatures in an
+extensible registry; auto-parallel planning (DP, OneFlow's greedy rule, exact search); an actor
+runtime for pipeline parallelism; a GPT trained under data x tensor x pipeline parallelism.
+
+Example:
+  >>> mesh = make_mesh("data=2,model=4")                              # doctest: +SKIP
+  >>> x = to_global(jnp.ones((8, 16)), (S(0), B), mesh)               # doctest: +SKIP
+  >>> redistribute(x, (B, S(1)))                                      # doctest: +SKIP
 """
 
 from jaxhin.sbp._boxing import BoxingStep, box_local, boxing_bytes, boxing_fn, plan_boxing
 from jaxhin.sbp._global import GlobalTensor, redistribute, to_global, to_logical
+from jaxhin.sbp._gpt import (
+    megatron_sbp,
+    param_shardings,
+    pipeline_step_check,
+    stage_meshes,
+    train_spmd,
+)
 from jaxhin.sbp._hlo import (
     HloCollective,
     collective_bytes,
     compiled_collective_bytes,
     hlo_collective_bytes,
     parse_collectives,
+)
+from jaxhin.sbp._models import ModelConfig, benchmark
+from jaxhin.sbp._ops import (
+    OPS,
+    OpContext,
+    OpDef,
+    Signature,
+    add,
+    apply_op,
+    attention,
+    cross_entropy,
+    deduce,
+    elementwise_signatures,
+    embedding,
+    gelu,
+    layernorm,
+    matmul,
+    mean,
+    mul,
+    nd_signatures,
+    register_op,
+    relu,
+    self_attention,
+    softmax,
+    sum_last,
+)
+from jaxhin.sbp._pipeline import (
+    SCHEDULES,
+    Stage,
+    Task,
+    Timeline,
+    pipeline_value_and_grad,
+    run_actors,
+    schedule_registers,
 )
 from jaxhin.sbp._placement import (
     PARTIAL_OPS,
@@ -35,40 +83,103 @@ from jaxhin.sbp._placement import (
     to_named_sharding,
     to_partition_spec,
 )
+from jaxhin.sbp._planner import (
+    CostModel,
+    Graph,
+    Plan,
+    exhaustive_plan,
+    greedy_plan,
+    plan,
+    plan_hlo_bytes,
+    plan_program,
+    run_plan,
+    trace_graph,
+    xla_auto_bytes,
+)
+from jaxhin.sbp._plot import plot_placement, plot_timeline
 
 __all__ = [
+    "OPS",
     "PARTIAL_OPS",
+    "SCHEDULES",
     "B",
     "BoxingStep",
     "Broadcast",
+    "CostModel",
     "GlobalTensor",
+    "Graph",
     "HloCollective",
+    "ModelConfig",
     "NdSbp",
+    "OpContext",
+    "OpDef",
     "P",
     "Partial",
     "PlacementError",
+    "Plan",
     "S",
     "Sbp",
+    "Signature",
     "Split",
+    "Stage",
+    "Task",
+    "Timeline",
+    "add",
+    "apply_op",
+    "attention",
+    "benchmark",
     "box_local",
     "boxing_bytes",
     "boxing_fn",
     "check_placement",
     "collective_bytes",
     "compiled_collective_bytes",
+    "cross_entropy",
+    "deduce",
+    "elementwise_signatures",
+    "embedding",
+    "exhaustive_plan",
     "from_partition_spec",
+    "gelu",
+    "greedy_plan",
     "hlo_collective_bytes",
+    "layernorm",
     "local_shape",
     "make_mesh",
+    "matmul",
+    "mean",
+    "megatron_sbp",
+    "mul",
+    "nd_signatures",
+    "param_shardings",
     "parse_collectives",
     "parse_mesh",
     "parse_sbp",
     "partial_axes",
     "physical_spec",
+    "pipeline_step_check",
+    "pipeline_value_and_grad",
+    "plan",
     "plan_boxing",
+    "plan_hlo_bytes",
+    "plan_program",
+    "plot_placement",
+    "plot_timeline",
     "redistribute",
+    "register_op",
+    "relu",
+    "run_actors",
+    "run_plan",
+    "schedule_registers",
+    "self_attention",
+    "softmax",
+    "stage_meshes",
+    "sum_last",
     "to_global",
     "to_logical",
     "to_named_sharding",
     "to_partition_spec",
+    "trace_graph",
+    "train_spmd",
+    "xla_auto_bytes",
 ]

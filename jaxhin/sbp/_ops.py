@@ -191,6 +191,14 @@ def _mean_signatures(shapes) -> list[Signature]:
             + [Signature((S(i),), (P,)) for i in range(len(x))])
 
 
+def _sum_last_signatures(shapes) -> list[Signature]:
+    """Sum over the last axis: splitting it leaves partial sums."""
+    r = len(shapes[0])
+    return ([Signature((B,), (B,), False), Signature((P,), (P,), False),
+             Signature((S(r - 1),), (P,))]
+            + [Signature((S(i),), (S(i),)) for i in range(r - 1)])
+
+
 def _attention_signatures(_shapes) -> list[Signature]:
     """q, k, v of shape (B, L, H, Dh): split batch or heads."""
     return [Signature((B, B, B), (B,), False), Signature((S(0),) * 3, (S(0),)),
@@ -321,6 +329,7 @@ embedding = register_op(OpDef("embedding", _embedding, _embedding_signatures,
 cross_entropy = register_op(OpDef("cross_entropy", _cross_entropy, _cross_entropy_signatures,
                                   local=_cross_entropy_local))
 mean = register_op(OpDef("mean", jnp.mean, _mean_signatures, local=_mean_local))
+sum_last = register_op(OpDef("sum_last", lambda x: x.sum(-1), _sum_last_signatures))
 
 
 # ----------------------------------------------------------------------------- deduction
