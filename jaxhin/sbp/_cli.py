@@ -141,14 +141,9 @@ def _run_pipeline(args: argparse.Namespace):
                          f"{args.microbatches}")
     cfg = dataclasses.replace(TINY, batch=args.batch, layers=layers)
     result = pipeline_step_check(jax.random.key(args.seed), cfg, stages=args.stages,
-                                 microbatches=args.microbatches, schedule=args.schedule)
+                                 microbatches=args.microbatches, schedule=args.schedule,
+                                 backward_ticks=args.backward_ticks)
     tl = result.timeline
-    if args.backward_ticks != 1:  # the runtime's clock with slower backward tasks
-        from jaxhin.sbp._pipeline import run_actors, schedule_registers
-
-        registers, priority = schedule_registers(args.schedule, args.stages, args.microbatches)
-        tl = run_actors(args.stages, args.microbatches, registers, priority=priority,
-                        backward_ticks=args.backward_ticks)
     print(f"S={args.stages} M={args.microbatches} {args.schedule}: bubble "
           f"{tl.bubble_fraction:.4f} (theory {tl.theory_bubble:.4f}), peak stash per stage "
           f"{list(tl.peak_stash)}, loss {result.loss:.6f} vs one device "

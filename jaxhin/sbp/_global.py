@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.sharding import Mesh
 
 from jaxhin.sbp._boxing import boxing_fn
@@ -91,8 +89,3 @@ def redistribute(g: GlobalTensor, sbp: NdSbp | str, *, name: str | None = None) 
         return g
     fn = boxing_fn(g.sbp, sbp, g.shape, g.dtype, g.mesh)
     return GlobalTensor(fn(g.data), sbp, g.mesh)
-
-
-def global_nbytes(g: GlobalTensor) -> int:
-    """Bytes of the logical tensor."""
-    return math.prod(g.shape) * np.dtype(g.dtype).itemsize

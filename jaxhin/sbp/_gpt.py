@@ -85,10 +85,6 @@ def _last(params, x, labels):
     return mean(cross_entropy(matmul(x, params["w_out"]), labels))
 
 
-def _whole(params, ids, labels):
-    return gpt(params, ids, labels)
-
-
 def split_stages(params: dict, stages: int) -> list[dict]:
     """Split GPT parameters into `stages` contiguous groups of blocks."""
     layers = len(params["blocks"])
@@ -139,21 +135,21 @@ class PipelineResult:
 
 
 def pipeline_step_check(key, cfg: ModelConfig = TINY, *, stages: int = 2, microbatches: int = 4,
-                        schedule: str = "1f1b", devices: Sequence[jax.Device] | None = None
-                        ) -> PipelineResult:
+                        schedule: str = "1f1b", backward_ticks: int = 1,
+                        devices: Sequence[jax.Device] | None = None) -> PipelineResult:
     """Run one data x tensor x pipeline parallel GPT step and compare with one device."""
     k_params, k_data = jax.random.split(key)
     params = gpt_params(k_params, cfg)
     ids, labels = synthetic_tokens(k_data, cfg)
     meshes = stage_meshes(stages, cfg.batch // microbatches, devices)
     parts = split_stages(params, stages)
-    fns = [_whole] if stages == 1 else [_first, *([_middle] * (stages - 2)), _last]
+    fns = [gpt] if stages == 1 else [_first, *([_middle] * (stages - 2)), _last]
     stage_defs = [Stage(fn, param_shardings(part, mesh),
                         batch_sharding(mesh, 2 if s == 0 else 3))
                   for s, (fn, part, mesh) in enumerate(zip(fns, parts, meshes, strict=True))]
     loss, grads, timeline = pipeline_value_and_grad(
         stage_defs, parts, ids, labels, microbatches=microbatches, schedule=schedule,
-        labels_sharding=batch_sharding(meshes[-1], 2))
+        labels_sharding=batch_sharding(meshes[-1], 2), backward_ticks=backward_ticks)
     ref_loss, ref_grads = reference_value_and_grad(params, ids, labels)
     errors = jax.tree.map(lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b)))),
                           merge_stages(grads), ref_grads)

@@ -87,7 +87,6 @@ class Graph:
     nodes: tuple[Node, ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
-    in_tree: Any = dataclasses.field(compare=False, default=None)
 
     def input_names(self) -> tuple[str, ...]:
         return tuple(self.tensors[t].name for t in self.inputs)
@@ -103,7 +102,7 @@ def trace_graph(fn: Callable, *args) -> Graph:
     pytree path (e.g. `[0]['w1']`). Equations that are not registered ops (named `jit` calls of
     `jaxhin.sbp` ops, `x @ w` as `dot_general`, `+`, `*`) raise `PlacementError`.
     """
-    leaves_with_path, in_tree = jax.tree_util.tree_flatten_with_path(args)
+    leaves_with_path, _ = jax.tree_util.tree_flatten_with_path(args)
     closed = jax.make_jaxpr(fn)(*args)
     jaxpr = closed.jaxpr
     tensors: list[Tensor] = []
@@ -140,7 +139,7 @@ def trace_graph(fn: Callable, *args) -> Graph:
         output = add_tensor(out, f"{op}_{index}")
         nodes.append(Node(op, tuple(in_ids), output))
     outputs = tuple(ids[v] for v in jaxpr.outvars)
-    return Graph(tuple(tensors), tuple(nodes), inputs, outputs, in_tree)
+    return Graph(tuple(tensors), tuple(nodes), inputs, outputs)
 
 
 def _is_matmul(eqn) -> bool:

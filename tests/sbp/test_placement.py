@@ -14,7 +14,6 @@ from jaxhin.sbp import (
     S,
     check_placement,
     from_partition_spec,
-    make_mesh,
     parse_mesh,
     parse_sbp,
     redistribute,
@@ -24,11 +23,6 @@ from jaxhin.sbp import (
 )
 
 pytestmark = pytest.mark.devices(8)
-
-
-@pytest.fixture(scope="module")
-def mesh():
-    return make_mesh("data=2,model=4")
 
 
 def test_parse():

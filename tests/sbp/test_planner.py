@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxhin.sbp import B, PlacementError, S, make_mesh
+from jaxhin.sbp import B, PlacementError, S
 from jaxhin.sbp._gpt import megatron_sbp
 from jaxhin.sbp._models import ModelConfig, benchmark
 from jaxhin.sbp._planner import (
@@ -19,11 +19,6 @@ from jaxhin.sbp._planner import (
 )
 
 pytestmark = pytest.mark.devices(8)
-
-
-@pytest.fixture(scope="module")
-def mesh():
-    return make_mesh("data=2,model=4")
 
 
 def _setup(name, cfg, key=None):
