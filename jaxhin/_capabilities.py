@@ -27,7 +27,9 @@ class Capability:
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("hin", "AGHINT: attribute-guided heterogeneous graph transformer",
                "planned (issues #3, #4)"),
-    Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler", "planned (issue #5)"),
+    Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
+               "planned (issue #5); in the library: corpora, exact Gibbs, a first LightLDA "
+               "sweep; no CLI"),
     Capability("remat", "Coop: tensor rematerialization planner", "planned"),
     Capability("sbp", "OneFlow: SBP placements, boxing, auto-parallel, actor pipeline",
                "works: placements, HLO-checked boxing, op signatures, planner, actor pipeline, "
