@@ -1,10 +1,22 @@
-"""jaxhin.data: data root resolution, the dataset registry and atomic writes.
+"""jaxhin.data: data root resolution, the dataset registry, atomic writes and loaders.
 
-Loaders for each system (HGB graphs, topic-model corpora, text, images) land here with their
-issues; they all find files through `dataset_dir` and write caches with `atomic_write` into
-`cache_dir()`.
+Loaders find files through `dataset_dir` and write caches with `atomic_write` into `cache_dir()`.
+Landed: topic-model corpora (UCI bag-of-words, LDA-C, KOS, Reuters, a synthetic LDA corpus with
+known topics). Text and image loaders land with their systems' issues.
 """
 
+from jaxhin.data._corpora import (
+    Corpus,
+    CorpusError,
+    SyntheticTruth,
+    heldout_split,
+    load_kos,
+    load_ldac,
+    load_reuters,
+    load_uci,
+    read_vocab,
+    synthetic_corpus,
+)
 from jaxhin.data._io import atomic_write
 from jaxhin.data._root import (
     CACHE_ENV,
@@ -21,10 +33,20 @@ __all__ = [
     "CACHE_ENV",
     "DATASETS",
     "DATA_ENV",
+    "Corpus",
+    "CorpusError",
     "DatasetInfo",
     "DatasetNotFoundError",
+    "SyntheticTruth",
     "atomic_write",
     "cache_dir",
     "data_root",
     "dataset_dir",
+    "heldout_split",
+    "load_kos",
+    "load_ldac",
+    "load_reuters",
+    "load_uci",
+    "read_vocab",
+    "synthetic_corpus",
 ]

@@ -1,25 +1,13 @@
 """jaxhin.lda: LightLDA, an O(1) Metropolis-Hastings topic-model sampler (issue #5).
 
-Status: in progress. Landed: corpora (UCI, LDA-C, KOS, Reuters, synthetic with known topics,
-held-out split), exact collapsed Gibbs, the collapsed log-likelihood, Vose alias tables on
+Status: in progress. Landed: corpora (in `jaxhin.data`: UCI, LDA-C, KOS, Reuters, synthetic with
+known topics, held-out split), exact collapsed Gibbs, the collapsed log-likelihood, Vose alias tables on
 device and a first LightLDA sweep (word and doc proposals with exact MH acceptance, chunked
 stale updates), all tested for correctness. Not yet: O(1) cost in K (the dense per-word alias
 build is O(V K) per iteration), hybrid storage, distribution, evaluation beyond log p(w, z),
 checkpointing, the CLI and the benchmark against tomotopy.
 """
 
-from jaxhin.lda._corpus import (
-    Corpus,
-    CorpusError,
-    SyntheticTruth,
-    heldout_split,
-    load_kos,
-    load_ldac,
-    load_reuters,
-    load_uci,
-    read_vocab,
-    synthetic_corpus,
-)
 from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,
@@ -36,26 +24,16 @@ from jaxhin.lda._samplers import (
 )
 
 __all__ = [
-    "Corpus",
-    "CorpusError",
     "LdaConfig",
     "SamplerState",
-    "SyntheticTruth",
     "Tokens",
     "alias_table",
     "counts",
     "gibbs_sweep",
-    "heldout_split",
     "init_state",
     "lightlda_sweep",
-    "load_kos",
-    "load_ldac",
-    "load_reuters",
-    "load_uci",
     "log_joint",
     "log_joint_per_token",
-    "read_vocab",
-    "synthetic_corpus",
     "to_tokens",
     "topic_word",
 ]

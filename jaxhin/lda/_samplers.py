@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhin.lda._corpus import Corpus
+from jaxhin.data._corpora import Corpus
 
 
 @dataclasses.dataclass(frozen=True)

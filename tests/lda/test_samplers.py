@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jaxhin.data import synthetic_corpus
 from jaxhin.lda import (
     LdaConfig,
     alias_table,
@@ -16,7 +17,6 @@ from jaxhin.lda import (
     init_state,
     lightlda_sweep,
     log_joint_per_token,
-    synthetic_corpus,
     to_tokens,
     topic_word,
 )

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxhin.lda import (
+from jaxhin.data import (
     CorpusError,
     heldout_split,
     load_kos,

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhin.data import dataset_dir
+from jaxhin.data._root import dataset_dir
 
 
 class CorpusError(ValueError):
