@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs a GPU"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared data root; skips the test where it is absent (a fresh machine)."""
     if not _SHARED_DATA.is_dir():

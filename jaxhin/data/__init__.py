@@ -1,8 +1,9 @@
 """jaxhin.data: data root resolution, the dataset registry, atomic writes and loaders.
 
 Loaders find files through `dataset_dir` and write caches with `atomic_write` into `cache_dir()`.
-Landed: topic-model corpora (UCI bag-of-words, LDA-C, KOS, Reuters, a synthetic LDA corpus with
-known topics). Text and image loaders land with their systems' issues.
+Landed: HGB heterogeneous graphs (DBLP, ACM, IMDB, any folder in HGB format; cached as .npz) and
+topic-model corpora (UCI bag-of-words, LDA-C, KOS, Reuters, a synthetic LDA corpus with known
+topics). Text and image loaders land with their systems' issues.
 """
 
 from jaxhin.data._corpora import (
@@ -16,6 +17,15 @@ from jaxhin.data._corpora import (
     load_uci,
     read_vocab,
     synthetic_corpus,
+)
+from jaxhin.data._hgb import (
+    FEATS_TYPES,
+    FeatureSpec,
+    HgbData,
+    HgbFormatError,
+    feature_specs,
+    load_hgb,
+    load_hgb_folder,
 )
 from jaxhin.data._io import atomic_write
 from jaxhin.data._root import (
@@ -33,16 +43,23 @@ __all__ = [
     "CACHE_ENV",
     "DATASETS",
     "DATA_ENV",
+    "FEATS_TYPES",
     "Corpus",
     "CorpusError",
     "DatasetInfo",
     "DatasetNotFoundError",
+    "FeatureSpec",
+    "HgbData",
+    "HgbFormatError",
     "SyntheticTruth",
     "atomic_write",
     "cache_dir",
     "data_root",
     "dataset_dir",
+    "feature_specs",
     "heldout_split",
+    "load_hgb",
+    "load_hgb_folder",
     "load_kos",
     "load_ldac",
     "load_reuters",

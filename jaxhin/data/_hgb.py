@@ -1,0 +1,396 @@
+"""HGB (Lv et al., KDD 2021) node-classification datasets in their original text format.
+
+Files: `info.dat` (JSON: node types, link types, classes), `node.dat[.gz]`
+(`id<TAB>name<TAB>type[<TAB>f1,f2,...]`), `link.dat` (`src<TAB>dst<TAB>type<TAB>weight`),
+`label.dat` (train + val) and `label.dat.test` (`id<TAB>name<TAB>type<TAB>c[,c...]`),
+`meta.dat` (optional, ignored). Parsed once and cached as `.npz` under
+`cache_dir()/hgb`, keyed by the source files' names, sizes and mtimes, written atomically (the
+data folder may be read-only). A malformed line raises `HgbFormatError` naming file and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from jaxhin.data._io import atomic_write
+from jaxhin.data._root import DATASETS, cache_dir, dataset_dir
+
+_CACHE_VERSION = 1
+FEATS_TYPES = (0, 1, 2, 3, 4, 5)
+
+
+class HgbFormatError(ValueError):
+    """An HGB file that does not follow the format; the message names file and line."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class HgbData:
+    """An HGB dataset as host arrays; node ids are contiguous per type.
+
+    Attributes:
+      name: dataset name.
+      node_types: type names by type id.
+      type_offsets: (T + 1,) first node id of each type, then N.
+      features: per type, None (featureless) or a CSR triple `(data, indices, indptr)` with
+        `dims[t]` columns; `dense(t)` densifies.
+      dims: per type, the attribute dimension (0 for featureless).
+      src, dst, edge_type: (E,) int32 links; `weight` (E,) float32.
+      edge_types: per link type, `(meaning, src type, dst type)`.
+      target_type: the labelled node type.
+      class_names: C class names.
+      multi_label: IMDB-style multi-label.
+      labelled_ids, labelled: train + val node ids and labels, (L,) int32 or (L, C) uint8.
+      test_ids, test_labels: the same for `label.dat.test`.
+    """
+
+    name: str
+    node_types: tuple[str, ...]
+    type_offsets: np.ndarray
+    features: tuple
+    dims: tuple[int, ...]
+    src: np.ndarray
+    dst: np.ndarray
+    edge_type: np.ndarray
+    weight: np.ndarray
+    edge_types: tuple[tuple[str, int, int], ...]
+    target_type: int
+    class_names: tuple[str, ...]
+    multi_label: bool
+    labelled_ids: np.ndarray
+    labelled: np.ndarray
+    test_ids: np.ndarray
+    test_labels: np.ndarray
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.type_offsets[-1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def type_count(self, t: int) -> int:
+        return int(self.type_offsets[t + 1] - self.type_offsets[t])
+
+    def dense(self, t: int) -> np.ndarray | None:
+        """Type t's attributes as a dense float32 (n_t, dims[t]) array, or None."""
+        if self.features[t] is None:
+            return None
+        data, indices, indptr = self.features[t]
+        out = np.zeros((self.type_count(t), self.dims[t]), np.float32)
+        rows = np.repeat(np.arange(self.type_count(t)), np.diff(indptr))
+        out[rows, indices] = data
+        return out
+
+    def __repr__(self) -> str:
+        types = ", ".join(f"{n}={self.type_count(t)}" for t, n in enumerate(self.node_types))
+        return (f"HgbData({self.name}: {types}; E={len(self.src)} in {len(self.edge_types)} "
+                f"link types; {self.num_classes} classes"
+                f"{' multi-label' if self.multi_label else ''}; labelled {len(self.labelled_ids)}"
+                f", test {len(self.test_ids)})")
+
+
+def _node_file(folder: Path) -> Path:
+    for name in ("node.dat", "node.dat.gz"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"{folder} has no node.dat or node.dat.gz")
+
+
+def _open(path: Path):
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(
+        path, encoding="utf-8")
+
+
+def _read_info(path: Path) -> dict:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        node_types = {int(k): v for k, v in info["node.dat"]["node type"].items()}
+        links = {int(k): (str(v.get("meaning", k)), int(v["start"]), int(v["end"]))
+                 for k, v in info["link.dat"]["link type"].items()}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise HgbFormatError(f"{path}: expected HGB info JSON with node.dat/'node type' and "
+                             f"link.dat/'link type' ({err})") from None
+    classes: dict[int, str] = {}
+    label_info = info.get("label.dat", {}).get("node type", {})
+    target = None
+    for t, names in label_info.items():
+        target = int(t)
+        classes = {int(k): str(v) for k, v in names.items()}
+    return {"node_types": node_types, "links": links, "classes": classes, "target": target}
+
+
+def _parse_nodes(path: Path, node_types: dict[int, str]):
+    ids, types, feats = [], [], {}
+    dims: dict[int, int] = {}
+    with _open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) not in (3, 4):
+                raise HgbFormatError(f"{path}:{lineno}: expected 3 or 4 tab-separated fields "
+                                     f"(id, name, type[, attributes]), got {len(parts)}")
+            try:
+                node, t = int(parts[0]), int(parts[2])
+            except ValueError:
+                raise HgbFormatError(f"{path}:{lineno}: id and type must be integers, got "
+                                     f"{parts[0]!r}, {parts[2]!r}") from None
+            if t not in node_types:
+                raise HgbFormatError(f"{path}:{lineno}: node type {t} is not in info.dat "
+                                     f"(types {sorted(node_types)})")
+            ids.append(node)
+            types.append(t)
+            if len(parts) == 4 and parts[3]:
+                values = np.array(parts[3].split(","), dtype=np.float32) \
+                    if "," in parts[3] else np.array([parts[3]], np.float32)
+                if not np.isfinite(values).all():
+                    raise HgbFormatError(f"{path}:{lineno}: non-finite attribute")
+                if dims.setdefault(t, len(values)) != len(values):
+                    raise HgbFormatError(f"{path}:{lineno}: {len(values)} attributes, but "
+                                         f"type {t} had {dims[t]} on earlier lines")
+                feats.setdefault(t, []).append((node, values))
+    return np.asarray(ids), np.asarray(types), feats, dims
+
+
+def _csr(rows: list[np.ndarray]):
+    indptr = np.zeros(len(rows) + 1, np.int64)
+    data, indices = [], []
+    for i, row in enumerate(rows):
+        nz = np.flatnonzero(row)
+        data.append(row[nz])
+        indices.append(nz.astype(np.int32))
+        indptr[i + 1] = indptr[i] + len(nz)
+    return (np.concatenate(data).astype(np.float32), np.concatenate(indices), indptr)
+
+
+def _parse_links(path: Path, num_nodes: int, links: dict, node_type_of: np.ndarray):
+    try:
+        table = np.loadtxt(path, delimiter="\t", dtype=np.float64, ndmin=2)
+        if table.shape[1] != 4:
+            raise ValueError
+    except ValueError:
+        _find_bad_line(path, 4, "src, dst, type, weight")
+        raise
+    src, dst, etype = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2]
+    etype = etype.astype(np.int64)
+    for name, bad in (("node id", (src < 0) | (src >= num_nodes) | (dst < 0) | (dst >= num_nodes)),
+                      ("link type", ~np.isin(etype, list(links)))):
+        if bad.any():
+            line = int(np.flatnonzero(bad)[0]) + 1
+            raise HgbFormatError(f"{path}:{line}: {name} out of range ({int(src[line - 1])}, "
+                                 f"{int(dst[line - 1])}, type {int(etype[line - 1])}; "
+                                 f"{num_nodes} nodes, types {sorted(links)})")
+    start = np.array([links[int(e)][1] for e in range(max(links) + 1)] if links else [])
+    end = np.array([links[int(e)][2] for e in range(max(links) + 1)] if links else [])
+    wrong = (node_type_of[src] != start[etype]) | (node_type_of[dst] != end[etype])
+    if wrong.any():
+        line = int(np.flatnonzero(wrong)[0]) + 1
+        raise HgbFormatError(f"{path}:{line}: link type {int(etype[line - 1])} joins types "
+                             f"{start[etype[line - 1]]}->{end[etype[line - 1]]}, but nodes "
+                             f"{int(src[line - 1])}->{int(dst[line - 1])} have types "
+                             f"{node_type_of[src[line - 1]]}->{node_type_of[dst[line - 1]]}")
+    return (src.astype(np.int32), dst.astype(np.int32), etype.astype(np.int32),
+            table[:, 3].astype(np.float32))
+
+
+def _find_bad_line(path: Path, fields: int, what: str) -> None:
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.rstrip("\n").split("\t")
+            try:
+                if len(parts) != fields:
+                    raise ValueError
+                [float(p) for p in parts]
+            except ValueError:
+                raise HgbFormatError(f"{path}:{lineno}: expected {fields} tab-separated numbers "
+                                     f"({what}), got {line.strip()[:80]!r}") from None
+
+
+def _parse_labels(path: Path, target: int, num_nodes: int, node_type_of: np.ndarray):
+    ids, labels = [], []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 4:
+                raise HgbFormatError(f"{path}:{lineno}: expected 4 tab-separated fields "
+                                     f"(id, name, type, labels), got {len(parts)}")
+            try:
+                node, t = int(parts[0]), int(parts[2])
+                classes = [int(c) for c in parts[3].split(",")]
+            except ValueError:
+                raise HgbFormatError(f"{path}:{lineno}: expected integer id, type and "
+                                     f"comma-separated class ids, got {line.strip()[:80]!r}"
+                                     ) from None
+            if not 0 <= node < num_nodes or node_type_of[node] != t or t != target:
+                raise HgbFormatError(f"{path}:{lineno}: node {node} of type {t} is not a "
+                                     f"target node (type {target})")
+            ids.append(node)
+            labels.append(classes)
+    return np.asarray(ids, np.int32), labels
+
+
+def _source_key(files: list[Path]) -> str:
+    h = hashlib.sha1(f"hgb-cache-v{_CACHE_VERSION}".encode())
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+
+def _parse(folder: Path, name: str) -> dict:
+    info = _read_info(folder / "info.dat")
+    ids, types, feats, dims = _parse_nodes(_node_file(folder), info["node_types"])
+    order = np.argsort(ids, kind="stable")
+    if not np.array_equal(ids[order], np.arange(len(ids))):
+        raise HgbFormatError(f"{_node_file(folder)}: node ids must be 0..N-1, each once")
+    node_type_of = types[order]
+    if np.any(np.diff(node_type_of) < 0):
+        raise HgbFormatError(f"{_node_file(folder)}: node ids must be contiguous per type")
+    num_types = max(info["node_types"]) + 1
+    offsets = np.searchsorted(node_type_of, np.arange(num_types + 1)).astype(np.int64)
+    arrays: dict[str, np.ndarray] = {"type_offsets": offsets}
+    for t in range(num_types):
+        if t in feats:
+            rows = sorted(feats[t], key=lambda r: r[0])
+            if len(rows) != offsets[t + 1] - offsets[t]:
+                raise HgbFormatError(f"{_node_file(folder)}: type {t} has attributes on only "
+                                     f"{len(rows)} of its {offsets[t + 1] - offsets[t]} nodes")
+            data, indices, indptr = _csr([r[1] for r in rows])
+            arrays.update({f"feat{t}_data": data, f"feat{t}_indices": indices,
+                           f"feat{t}_indptr": indptr, f"feat{t}_dim": np.asarray(dims[t])})
+    src, dst, etype, weight = _parse_links(folder / "link.dat", len(ids), info["links"],
+                                           node_type_of)
+    arrays.update(src=src, dst=dst, edge_type=etype, weight=weight)
+    target = info["target"] if info["target"] is not None else 0
+    lab_ids, lab = _parse_labels(folder / "label.dat", target, len(ids), node_type_of)
+    test_ids, test = _parse_labels(folder / "label.dat.test", target, len(ids), node_type_of)
+    multi = any(len(x) > 1 for x in lab + test)
+    num_classes = max(len(info["classes"]), 1 + max(c for x in lab + test for c in x))
+    for split, rows, path in (("label.dat", lab, folder / "label.dat"),
+                              ("label.dat.test", test, folder / "label.dat.test")):
+        bad = [i for i, x in enumerate(rows) if min(x) < 0]
+        if bad:
+            raise HgbFormatError(f"{path}:{bad[0] + 1}: negative class id in {split}")
+
+    def encode(rows):
+        if multi:
+            out = np.zeros((len(rows), num_classes), np.uint8)
+            for i, x in enumerate(rows):
+                out[i, x] = 1
+            return out
+        return np.asarray([x[0] for x in rows], np.int32)
+
+    arrays.update(labelled_ids=lab_ids, labelled=encode(lab), test_ids=test_ids,
+                  test_labels=encode(test), target_type=np.asarray(target),
+                  multi_label=np.asarray(multi))
+    meta = {"name": name, "node_types": [info["node_types"][t] for t in range(num_types)],
+            "edge_types": [list(info["links"][e]) for e in sorted(info["links"])],
+            "class_names": [info["classes"].get(c, str(c)) for c in range(num_classes)]}
+    arrays["meta"] = np.asarray(json.dumps(meta))
+    return arrays
+
+
+def _from_arrays(arrays) -> HgbData:
+    meta = json.loads(str(arrays["meta"]))
+    offsets = arrays["type_offsets"]
+    num_types = len(offsets) - 1
+    features, dims = [], []
+    for t in range(num_types):
+        if f"feat{t}_data" in arrays:
+            features.append((arrays[f"feat{t}_data"], arrays[f"feat{t}_indices"],
+                             arrays[f"feat{t}_indptr"]))
+            dims.append(int(arrays[f"feat{t}_dim"]))
+        else:
+            features.append(None)
+            dims.append(0)
+    return HgbData(meta["name"], tuple(meta["node_types"]), offsets, tuple(features),
+                   tuple(dims), arrays["src"], arrays["dst"], arrays["edge_type"],
+                   arrays["weight"], tuple(tuple(e) for e in meta["edge_types"]),
+                   int(arrays["target_type"]), tuple(meta["class_names"]),
+                   bool(arrays["multi_label"]), arrays["labelled_ids"], arrays["labelled"],
+                   arrays["test_ids"], arrays["test_labels"])
+
+
+def load_hgb_folder(folder: str | os.PathLike[str], *, name: str | None = None,
+                    cache: str | os.PathLike[str] | None = None) -> HgbData:
+    """Load an HGB dataset from `folder`, through the `.npz` cache.
+
+    Args:
+      folder: holds info.dat, node.dat[.gz], link.dat, label.dat, label.dat.test.
+      name: dataset name (default: the folder's name).
+      cache: cache folder (default `cache_dir()`); the file goes to `<cache>/hgb/`.
+
+    Raises:
+      FileNotFoundError: a required file is missing (names it).
+      HgbFormatError: a malformed line (names file and line).
+    """
+    folder = Path(folder)
+    name = name or folder.name
+    required = [folder / "info.dat", folder / "link.dat", folder / "label.dat",
+                folder / "label.dat.test"]
+    missing = [p.name for p in required if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"HGB dataset {name!r} in {folder} lacks {', '.join(missing)}")
+    sources = [*required, _node_file(folder)]
+    target = Path(cache_dir(cache)) / "hgb" / f"{name}-{_source_key(sources)}.npz"
+    if target.is_file():
+        with np.load(target, allow_pickle=False) as arrays:
+            return _from_arrays(dict(arrays))
+    arrays = _parse(folder, name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    with atomic_write(target, "wb") as f:
+        f.write(buffer.getvalue())
+    return _from_arrays(arrays)
+
+
+def load_hgb(name: str, root: str | os.PathLike[str] | None = None, *,
+             cache: str | os.PathLike[str] | None = None) -> HgbData:
+    """Load HGB `name` ("DBLP", "ACM", "IMDB") from `<data root>/hgb/<name>`."""
+    if name not in ("DBLP", "ACM", "IMDB") or name not in DATASETS:
+        raise KeyError(f"unknown HGB dataset {name!r}; expected DBLP, ACM or IMDB "
+                       f"(or load_hgb_folder(PATH) for another folder in HGB format)")
+    return load_hgb_folder(dataset_dir(name, root), name=name, cache=cache)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSpec:
+    """How one node type enters a model.
+
+    Attributes:
+      kind: "given" (its attributes), "embedding" (a learned table, one row per node: HGB's
+        identity features without the identity matrix) or "zeros" (a constant `dim`-vector).
+      dim: attribute dimension ("given"), node count ("embedding") or vector size ("zeros").
+    """
+
+    kind: str
+    dim: int
+
+
+def feature_specs(data: HgbData, feats_type: int) -> tuple[FeatureSpec, ...]:
+    """HGB's `feats_type` options (its baseline code, `utils/data.py`):
+    0 all attributes (featureless types: embedding); 1 target type's attributes, others a zero
+    10-vector; 2 target type's, others embedding; 3 embedding for all; 4 type 2's (DBLP terms),
+    others embedding; 5 type 2's, others zeros."""
+    if feats_type not in FEATS_TYPES:
+        raise ValueError(f"feats_type must be one of {FEATS_TYPES}, got {feats_type}")
+    keep = {0: None, 1: 0, 2: 0, 3: -1, 4: 2, 5: 2}[feats_type]
+    other = "zeros" if feats_type in (1, 5) else "embedding"
+    specs = []
+    for t in range(len(data.node_types)):
+        given = data.features[t] is not None and (keep is None or keep == t)
+        if given:
+            specs.append(FeatureSpec("given", data.dims[t]))
+        elif other == "zeros" and keep is not None:
+            specs.append(FeatureSpec("zeros", 10))
+        else:
+            specs.append(FeatureSpec("embedding", data.type_count(t)))
+    return tuple(specs)

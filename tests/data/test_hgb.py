@@ -1,0 +1,91 @@
+"""HGB loader: the real datasets' statistics, the cache, feats_type, and errors naming lines."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from jaxhin.data import HgbFormatError, feature_specs, load_hgb, load_hgb_folder
+
+# HGB's published statistics (and the shared data README).
+STATS = {"DBLP": (26128, 239566, 4, 1217, 2840, False),
+         "ACM": (10942, 547872, 3, 907, 2118, False),
+         "IMDB": (21420, 86642, 5, 1371, 3202, True)}
+
+
+@pytest.mark.parametrize("name", sorted(STATS))
+def test_real_datasets_match_hgb_statistics(shared_data, tmp_path, name):
+    data = load_hgb(name, shared_data, cache=tmp_path)
+    nodes, links, classes, labelled, test, multi = STATS[name]
+    assert (data.num_nodes, len(data.src), data.num_classes) == (nodes, links, classes)
+    assert (len(data.labelled_ids), len(data.test_ids), data.multi_label) == (labelled, test,
+                                                                             multi)
+    assert not set(data.labelled_ids) & set(data.test_ids)
+    target = slice(data.type_offsets[data.target_type], data.type_offsets[data.target_type + 1])
+    assert np.all((data.test_ids >= target.start) & (data.test_ids < target.stop))
+    cached = load_hgb(name, shared_data, cache=tmp_path)  # second load reads the .npz
+    np.testing.assert_array_equal(cached.test_labels, data.test_labels)
+    assert len(list((tmp_path / "hgb").glob("*.npz"))) == 1
+
+
+def test_dblp_attributes(shared_data, tmp_path):
+    data = load_hgb("DBLP", shared_data, cache=tmp_path)
+    assert data.dims == (334, 4231, 50, 0)
+    papers = data.dense(1)
+    assert papers.shape == (14328, 4231)
+    assert (papers >= 0).all() and np.array_equal(papers, papers.round())  # word counts
+    assert [s.kind for s in feature_specs(data, 0)] == ["given", "given", "given", "embedding"]
+    assert [s.kind for s in feature_specs(data, 1)] == ["given", "zeros", "zeros", "zeros"]
+    assert [s.kind for s in feature_specs(data, 3)] == ["embedding"] * 4
+    assert [(s.kind, s.dim) for s in feature_specs(data, 4)][2] == ("given", 50)
+    with pytest.raises(ValueError, match="feats_type"):
+        feature_specs(data, 6)
+
+
+def _tiny(folder):
+    folder.mkdir()
+    (folder / "info.dat").write_text(
+        '{"node.dat": {"node type": {"0": "a", "1": "b"}},'
+        ' "link.dat": {"link type": {"0": {"start": 0, "end": 1, "meaning": "a-b"}}},'
+        ' "label.dat": {"node type": {"0": {"0": "x", "1": "y"}}}}')
+    (folder / "node.dat").write_text("0\tn0\t0\t1,0\n1\tn1\t0\t0,1\n2\t\t1\n")
+    (folder / "link.dat").write_text("0\t2\t0\t1.0\n1\t2\t0\t1.0\n")
+    (folder / "label.dat").write_text("0\tn0\t0\t0\n")
+    (folder / "label.dat.test").write_text("1\tn1\t0\t1\n")
+    return folder
+
+
+def test_tiny_folder_and_cache_invalidation(tmp_path):
+    folder = _tiny(tmp_path / "T")
+    data = load_hgb_folder(folder, cache=tmp_path / "c")
+    assert data.num_nodes == 3 and data.labelled.tolist() == [0]
+    np.testing.assert_array_equal(data.dense(0), [[1, 0], [0, 1]])
+    (folder / "label.dat.test").write_text("1\tn1\t0\t0\n")  # new size+mtime -> new cache key
+    assert load_hgb_folder(folder, cache=tmp_path / "c").test_labels.tolist() == [0]
+    assert len(list((tmp_path / "c" / "hgb").glob("*.npz"))) == 2
+
+
+@pytest.mark.parametrize("file, text, message", [
+    ("node.dat", "0\tn0\t0\t1,0\n1\tn1\n2\t\t1\n", r"node.dat:2: expected 3 or 4"),
+    ("node.dat", "0\tn0\t0\t1,0\n1\tn1\t0\t0,1,1\n2\t\t1\n", r"node.dat:2: 3 attributes"),
+    ("node.dat", "0\tn0\t0\t1,0\n1\tn1\t7\t0,1\n2\t\t1\n", r"node.dat:2: node type 7"),
+    ("link.dat", "0\t2\t0\t1.0\n1\tx\t0\t1.0\n", r"link.dat:2: expected 4 tab-separated"),
+    ("link.dat", "0\t2\t0\t1.0\n1\t9\t0\t1.0\n", r"link.dat:2: node id out of range"),
+    ("link.dat", "0\t2\t0\t1.0\n1\t0\t0\t1.0\n", r"link.dat:2: link type 0 joins types 0->1"),
+    ("label.dat", "2\t\t1\t0\n", r"label.dat:1: node 2 of type 1 is not a target node"),
+    ("label.dat.test", "1\tn1\t0\tz\n", r"label.dat.test:1: expected integer"),
+])
+def test_malformed_lines_are_named_and_nothing_is_cached(tmp_path, file, text, message):
+    folder = _tiny(tmp_path / "T")
+    (folder / file).write_text(text)
+    with pytest.raises(HgbFormatError, match=message):
+        load_hgb_folder(folder, cache=tmp_path / "c")
+    assert not list((tmp_path / "c").rglob("*.npz*"))
+
+
+def test_missing_file_is_named(tmp_path):
+    folder = _tiny(tmp_path / "T")
+    (folder / "link.dat").unlink()
+    with pytest.raises(FileNotFoundError, match=r"lacks link\.dat"):
+        load_hgb_folder(folder, cache=tmp_path / "c")
+    shutil.rmtree(folder)
