@@ -26,8 +26,8 @@ class Capability:
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("hin", "AGHINT: attribute-guided heterogeneous graph transformer",
-               "planned (issues #3, #4); in the library: HGB loader, typed graphs, protocol "
-               "pieces; no models, no CLI"),
+               "in progress (issues #3, #4): HGB loader, typed graphs, HGB protocol, GCN and "
+               "GAT, `hin train`; no AGHINT yet"),
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
                "planned (issue #5); in the library: corpora, exact Gibbs, a first LightLDA "
                "sweep; no CLI"),

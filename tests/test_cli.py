@@ -47,8 +47,9 @@ def test_info_writes_the_results_schema(tmp_path, capsys):
     ([], "no command given"),
     (["info", "--out", "/nonexistent-dir/x.json"], "folder /nonexistent-dir does not exist"),
     (["info", "--out", "."], "is a folder"),
-    (["hin"], "no commands yet"),
+    (["remat"], "no commands yet"),
     (["lda", "train", "--topics", "10"], "no commands yet"),
+    (["hin"], "no command given"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, expected, capsys):
     with pytest.raises(SystemExit) as exit_:

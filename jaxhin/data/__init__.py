@@ -27,7 +27,7 @@ from jaxhin.data._hgb import (
     load_hgb,
     load_hgb_folder,
 )
-from jaxhin.data._io import atomic_write
+from jaxhin.data._io import atomic_write, write_results_dir
 from jaxhin.data._root import (
     CACHE_ENV,
     DATA_ENV,
@@ -38,6 +38,7 @@ from jaxhin.data._root import (
     data_root,
     dataset_dir,
 )
+from jaxhin.data._synthetic_hin import SyntheticHinConfig, synthetic_hin
 
 __all__ = [
     "CACHE_ENV",
@@ -51,6 +52,7 @@ __all__ = [
     "FeatureSpec",
     "HgbData",
     "HgbFormatError",
+    "SyntheticHinConfig",
     "SyntheticTruth",
     "atomic_write",
     "cache_dir",
@@ -66,4 +68,6 @@ __all__ = [
     "load_uci",
     "read_vocab",
     "synthetic_corpus",
+    "synthetic_hin",
+    "write_results_dir",
 ]

@@ -368,11 +368,14 @@ class FeatureSpec:
     Attributes:
       kind: "given" (its attributes), "embedding" (a learned table, one row per node: HGB's
         identity features without the identity matrix) or "zeros" (a constant `dim`-vector).
-      dim: attribute dimension ("given"), node count ("embedding") or vector size ("zeros").
+      dim: input dimension: attribute dimension ("given"), node count ("embedding", the
+        identity's width) or vector size ("zeros").
+      count: nodes of the type.
     """
 
     kind: str
     dim: int
+    count: int
 
 
 def feature_specs(data: HgbData, feats_type: int) -> tuple[FeatureSpec, ...]:
@@ -387,10 +390,11 @@ def feature_specs(data: HgbData, feats_type: int) -> tuple[FeatureSpec, ...]:
     specs = []
     for t in range(len(data.node_types)):
         given = data.features[t] is not None and (keep is None or keep == t)
+        count = data.type_count(t)
         if given:
-            specs.append(FeatureSpec("given", data.dims[t]))
+            specs.append(FeatureSpec("given", data.dims[t], count))
         elif other == "zeros" and keep is not None:
-            specs.append(FeatureSpec("zeros", 10))
+            specs.append(FeatureSpec("zeros", 10, count))
         else:
-            specs.append(FeatureSpec("embedding", data.type_count(t)))
+            specs.append(FeatureSpec("embedding", count, count))
     return tuple(specs)

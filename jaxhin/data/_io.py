@@ -44,3 +44,13 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: A
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_results_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the output folder `path` (and parents) and return it; files in it are written
+    with `atomic_write`."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -1,11 +1,13 @@
 """jaxhin.hin: AGHINT, attribute-guided heterogeneous graph transformer (issues #3, #4).
 
-Status: in progress. Landed: HGB datasets (`jaxhin.data.load_hgb`), the typed graph container
-on jraph with reverse edges and self-loops, HGB's `feats_type` options (featureless types as
-learned embedding tables, DBLP's bag-of-words as a sparse BCOO), the seeded HGB protocol pieces
-(train/val split, test F1, submission files). Not yet: the synthetic HIN generator, the
-attribute-disparity analysis, the baselines (GCN, GAT, RGCN, Simple-HGN, HGT, HINormer),
-AGHINT, the CLI and the PyG benchmark.
+Status: in progress. Landed: HGB datasets (`jaxhin.data.load_hgb`) and a synthetic typed graph
+with known classes and attribute-disparate targets (`jaxhin.data.synthetic_hin`), the typed
+graph container on jraph with reverse edges and self-loops, HGB's `feats_type` options
+(featureless types as learned embedding tables, DBLP's bag-of-words as a sparse BCOO), the
+seeded HGB protocol (train/val split, early stopping on validation loss, test F1 once at the
+end, submission files), GCN and GAT baselines, `jaxhin hin train`. Not yet: the
+attribute-disparity analysis, RGCN, Simple-HGN, HGT, HINormer, AGHINT, the PyG benchmark and
+reproduced HGB numbers.
 """
 
 from jaxhin.hin._graph import (
@@ -15,16 +17,26 @@ from jaxhin.hin._graph import (
     from_hgb,
     node_features,
 )
+from jaxhin.hin._models import GAT, GCN, MODELS, InputProjection
 from jaxhin.hin._protocol import predictions, score_test_set, split_train_val, write_submission
+from jaxhin.hin._train import SeedResult, TrainConfig, run_seeds, train_and_evaluate
 
 __all__ = [
+    "GAT",
+    "GCN",
+    "MODELS",
     "HeteroGraph",
+    "InputProjection",
+    "SeedResult",
+    "TrainConfig",
     "add_reverse_edges",
     "add_self_loops",
     "from_hgb",
     "node_features",
     "predictions",
+    "run_seeds",
     "score_test_set",
     "split_train_val",
+    "train_and_evaluate",
     "write_submission",
 ]
