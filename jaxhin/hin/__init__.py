@@ -5,11 +5,12 @@ with known classes and attribute-disparate targets (`jaxhin.data.synthetic_hin`)
 graph container on jraph with reverse edges and self-loops, HGB's `feats_type` options
 (featureless types as learned embedding tables, DBLP's bag-of-words as a sparse BCOO), the
 seeded HGB protocol (train/val split, early stopping on validation loss, test F1 once at the
-end, submission files), GCN and GAT baselines, `jaxhin hin train`. Not yet: the
-attribute-disparity analysis, RGCN, Simple-HGN, HGT, HINormer, AGHINT, the PyG benchmark and
-reproduced HGB numbers.
+end, submission files), GCN and GAT baselines, the attribute-disparity analysis (F1 per
+disparity quintile), `jaxhin hin train`. Not yet: RGCN, Simple-HGN, HGT, HINormer, AGHINT, the
+PyG benchmark and reproduced HGB numbers.
 """
 
+from jaxhin.hin._disparity import disparity, f1_by_quintile, quintile_edges
 from jaxhin.hin._graph import (
     HeteroGraph,
     add_reverse_edges,
@@ -31,9 +32,12 @@ __all__ = [
     "TrainConfig",
     "add_reverse_edges",
     "add_self_loops",
+    "disparity",
+    "f1_by_quintile",
     "from_hgb",
     "node_features",
     "predictions",
+    "quintile_edges",
     "run_seeds",
     "score_test_set",
     "split_train_val",

@@ -69,6 +69,9 @@ def _run(args: argparse.Namespace):
               f"(best epoch {r.best_epoch}, {r.epochs_run} run, {r.epoch_s * 1e3:.1f} ms/epoch)")
         if args.pred_dir is not None:
             write_submission(args.pred_dir, data, r.seed, r.test_logits)
+    for row in metrics.get("disparity_quintiles", []):
+        print(f"  disparity quintile {row['quintile']} [{row['low']:.3f}, {row['high']:.3f}]: "
+              f"Micro-F1 {row['micro_f1']:.2f} ({row['nodes']} nodes)")
     print(f"{data.name} {config.model}: Macro-F1 {metrics['macro_f1_mean']:.2f} ± "
           f"{metrics['macro_f1_std']:.2f}, Micro-F1 {metrics['micro_f1_mean']:.2f} ± "
           f"{metrics['micro_f1_std']:.2f} over seeds {args.seeds}")

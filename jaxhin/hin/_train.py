@@ -16,6 +16,7 @@ import numpy as np
 import optax
 
 from jaxhin.data._hgb import HgbData
+from jaxhin.hin._disparity import disparity, f1_by_quintile
 from jaxhin.hin._graph import from_hgb, node_features
 from jaxhin.hin._models import MODELS
 from jaxhin.hin._protocol import score_test_set, split_train_val
@@ -133,9 +134,11 @@ def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
                       best[0], statistics.median(times[1:] or times), test_logits)
 
 
-def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool = True
-              ) -> tuple[dict, list[SeedResult]]:
-    """Train one model per seed; metrics as HGB reports them (percent, population std)."""
+def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool = True,
+              disparity_hops: int = 2) -> tuple[dict, list[SeedResult]]:
+    """Train one model per seed; metrics as HGB reports them (percent, population std), plus
+    F1 per attribute-disparity quintile of the test nodes (mean over seeds), when the target
+    type has attributes."""
     results = [train_and_evaluate(data, config, s, show_progress=show_progress) for s in seeds]
     macro = mean_std([100 * r.macro_f1 for r in results])
     micro = mean_std([100 * r.micro_f1 for r in results])
@@ -146,4 +149,11 @@ def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool 
                      for r in results],
         "epoch_s": statistics.median(r.epoch_s for r in results),
     }
+    if data.features[data.target_type] is not None:
+        test_disparity = disparity(data, data.test_ids, disparity_hops)
+        per_seed = [f1_by_quintile(data, r.test_logits, test_disparity) for r in results]
+        metrics["disparity_quintiles"] = [
+            {**rows[0], "macro_f1": statistics.mean(r["macro_f1"] for r in rows),
+             "micro_f1": statistics.mean(r["micro_f1"] for r in rows)}
+            for rows in zip(*per_seed, strict=True)]
     return metrics, results
