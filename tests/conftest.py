@@ -46,3 +46,26 @@ def shared_data() -> Path:
     if not _SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {_SHARED_DATA}")
     return _SHARED_DATA
+
+
+_TINY_INFO = ('{"node.dat": {"node type": {"0": "a", "1": "b"}},'
+              ' "link.dat": {"link type": {"0": {"start": 0, "end": 1, "meaning": "a-b"}}},'
+              ' "label.dat": {"node type": {"0": {"0": "x", "1": "y"}}}}')
+
+
+@pytest.fixture
+def write_hgb(tmp_path):
+    """Write a small dataset in HGB format (target type a with attributes, type b, link a-b)
+    into `tmp_path / name` and return the folder; each file's lines can be replaced."""
+
+    def write(name="T", *, nodes="0\tn0\t0\t1,0\n1\tn1\t0\t0,1\n2\t\t1\n",
+              links="0\t2\t0\t1.0\n1\t2\t0\t1.0\n", labels="0\tn0\t0\t0\n",
+              test="1\tn1\t0\t1\n") -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        for file, text in (("info.dat", _TINY_INFO), ("node.dat", nodes), ("link.dat", links),
+                           ("label.dat", labels), ("label.dat.test", test)):
+            (folder / file).write_text(text)
+        return folder
+
+    return write

@@ -42,21 +42,8 @@ def test_dblp_attributes(shared_data, tmp_path):
         feature_specs(data, 6)
 
 
-def _tiny(folder):
-    folder.mkdir()
-    (folder / "info.dat").write_text(
-        '{"node.dat": {"node type": {"0": "a", "1": "b"}},'
-        ' "link.dat": {"link type": {"0": {"start": 0, "end": 1, "meaning": "a-b"}}},'
-        ' "label.dat": {"node type": {"0": {"0": "x", "1": "y"}}}}')
-    (folder / "node.dat").write_text("0\tn0\t0\t1,0\n1\tn1\t0\t0,1\n2\t\t1\n")
-    (folder / "link.dat").write_text("0\t2\t0\t1.0\n1\t2\t0\t1.0\n")
-    (folder / "label.dat").write_text("0\tn0\t0\t0\n")
-    (folder / "label.dat.test").write_text("1\tn1\t0\t1\n")
-    return folder
-
-
-def test_tiny_folder_and_cache_invalidation(tmp_path):
-    folder = _tiny(tmp_path / "T")
+def test_tiny_folder_and_cache_invalidation(tmp_path, write_hgb):
+    folder = write_hgb()
     data = load_hgb_folder(folder, cache=tmp_path / "c")
     assert data.num_nodes == 3 and data.labelled.tolist() == [0]
     np.testing.assert_array_equal(data.dense(0), [[1, 0], [0, 1]])
@@ -75,16 +62,17 @@ def test_tiny_folder_and_cache_invalidation(tmp_path):
     ("label.dat", "2\t\t1\t0\n", r"label.dat:1: node 2 of type 1 is not a target node"),
     ("label.dat.test", "1\tn1\t0\tz\n", r"label.dat.test:1: expected integer"),
 ])
-def test_malformed_lines_are_named_and_nothing_is_cached(tmp_path, file, text, message):
-    folder = _tiny(tmp_path / "T")
+def test_malformed_lines_are_named_and_nothing_is_cached(tmp_path, write_hgb, file, text,
+                                                         message):
+    folder = write_hgb()
     (folder / file).write_text(text)
     with pytest.raises(HgbFormatError, match=message):
         load_hgb_folder(folder, cache=tmp_path / "c")
     assert not list((tmp_path / "c").rglob("*.npz*"))
 
 
-def test_missing_file_is_named(tmp_path):
-    folder = _tiny(tmp_path / "T")
+def test_missing_file_is_named(tmp_path, write_hgb):
+    folder = write_hgb()
     (folder / "link.dat").unlink()
     with pytest.raises(FileNotFoundError, match=r"lacks link\.dat"):
         load_hgb_folder(folder, cache=tmp_path / "c")

@@ -36,20 +36,10 @@ def test_graph_edges_reverses_and_self_loops(acm):
     np.testing.assert_array_equal(src[loops], dst[loops])
 
 
-def test_reverse_edges_added_when_missing(tmp_path):
+def test_reverse_edges_added_when_missing(tmp_path, write_hgb):
     from jaxhin.data import load_hgb_folder
 
-    folder = tmp_path / "T"
-    folder.mkdir()
-    (folder / "info.dat").write_text(
-        '{"node.dat": {"node type": {"0": "a", "1": "b"}},'
-        ' "link.dat": {"link type": {"0": {"start": 0, "end": 1, "meaning": "a-b"}}},'
-        ' "label.dat": {"node type": {"0": {"0": "x", "1": "y"}}}}')
-    (folder / "node.dat").write_text("0\t\t0\t1,0\n1\t\t0\t0,1\n2\t\t1\n")
-    (folder / "link.dat").write_text("0\t2\t0\t1.0\n1\t2\t0\t1.0\n")
-    (folder / "label.dat").write_text("0\t\t0\t0\n")
-    (folder / "label.dat.test").write_text("1\t\t0\t1\n")
-    g = from_hgb(load_hgb_folder(folder, cache=tmp_path / "c"), self_loops=False)
+    g = from_hgb(load_hgb_folder(write_hgb(), cache=tmp_path / "c"), self_loops=False)
     assert g.edge_types == (("a-b", 0, 1), ("rev:a-b", 1, 0))
     assert np.asarray(g.graph.senders).tolist() == [0, 1, 2, 2]
 

@@ -68,22 +68,15 @@ def test_cli_train_writes_metrics_and_submissions(tmp_path):
                                                                      "synthetic_2.txt"]
 
 
-def test_disparity_known_answer(tmp_path):
+def test_disparity_known_answer(tmp_path, write_hgb):
     from jaxhin.data import load_hgb_folder
     from jaxhin.hin import disparity
 
-    folder = tmp_path / "D"
-    folder.mkdir()
-    (folder / "info.dat").write_text(
-        '{"node.dat": {"node type": {"0": "a", "1": "p"}},'
-        ' "link.dat": {"link type": {"0": {"start": 0, "end": 1, "meaning": "a-p"}}},'
-        ' "label.dat": {"node type": {"0": {"0": "x", "1": "y"}}}}')
-    # authors 0,1 share paper 3; author 2 shares paper 4 with author 1; paper 5 is alone
-    (folder / "node.dat").write_text(
-        "0\t\t0\t1,1,0\n1\t\t0\t1,0,0\n2\t\t0\t0,0,1\n3\t\t1\n4\t\t1\n5\t\t1\n")
-    (folder / "link.dat").write_text("0\t3\t0\t1\n1\t3\t0\t1\n1\t4\t0\t1\n2\t4\t0\t1\n")
-    (folder / "label.dat").write_text("0\t\t0\t0\n")
-    (folder / "label.dat.test").write_text("1\t\t0\t1\n2\t\t0\t1\n")
+    # a-nodes 0 and 1 share b-node 3; 1 and 2 share b-node 4; b-node 5 is alone
+    folder = write_hgb(
+        nodes="0\t\t0\t1,1,0\n1\t\t0\t1,0,0\n2\t\t0\t0,0,1\n3\t\t1\n4\t\t1\n5\t\t1\n",
+        links="0\t3\t0\t1\n1\t3\t0\t1\n1\t4\t0\t1\n2\t4\t0\t1\n",
+        labels="0\t\t0\t0\n", test="1\t\t0\t1\n2\t\t0\t1\n")
     data = load_hgb_folder(folder, cache=tmp_path / "c")
     d = disparity(data, np.array([0, 1, 2]), hops=2)
     # 0~1: J = 1/2 -> 0.5; 1~2: J = 0 -> 1; node 1 averages 0.5 and 1
