@@ -57,11 +57,13 @@ def synthetic_hin(key: jax.Array, cfg: SyntheticHinConfig = SyntheticHinConfig()
     author_attr = _attributes(keys[4], attr_class, cfg)
     paper_attr = _attributes(keys[5], paper_class, cfg)
     # author -> papers: same class with probability `homophily`, else any paper
-    by_class = [np.flatnonzero(paper_class == k) for k in range(c)]
+    by_class = np.argsort(paper_class, kind="stable")  # papers grouped by class, ids ascending
+    class_start = np.searchsorted(paper_class[by_class], np.arange(c))
+    class_size = np.bincount(paper_class, minlength=c)
     same = np.asarray(jax.random.uniform(keys[6], (a, cfg.papers_per_author))) < cfg.homophily
     u = np.asarray(jax.random.uniform(keys[7], (a, cfg.papers_per_author)))
-    pick_same = np.array([[by_class[author_class[i]][int(x * len(by_class[author_class[i]]))]
-                           for x in row] for i, row in enumerate(u)])
+    own = author_class[:, None]
+    pick_same = by_class[class_start[own] + (u * class_size[own]).astype(np.int64)]
     pick_any = (u * p).astype(np.int64)
     papers = np.where(same, pick_same, pick_any)
     authors = np.repeat(np.arange(a), cfg.papers_per_author)

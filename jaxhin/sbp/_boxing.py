@@ -33,6 +33,7 @@ from jaxhin.sbp._placement import (
     Sbp,
     Split,
     check_placement,
+    local_shape,
     partial_axes,
     physical_spec,
 )
@@ -119,7 +120,7 @@ def plan_boxing(src: NdSbp, dst: NdSbp, shape: Sequence[int], dtype, mesh: Mesh,
     sizes = mesh.devices.shape
     num_devices = mesh.devices.size
     current = list(src)
-    block = list(_block(src, shape, sizes))
+    block = list(local_shape(src, shape, mesh))
     steps = []
     for i, target in order:
         for a, b, collective in _primitive_path(current[i], target):
@@ -134,14 +135,6 @@ def plan_boxing(src: NdSbp, dst: NdSbp, shape: Sequence[int], dtype, mesh: Mesh,
                 block[b.axis] //= sizes[i]
             current[i] = b
     return tuple(steps)
-
-
-def _block(sbp: NdSbp, shape: Sequence[int], sizes: Sequence[int]) -> tuple[int, ...]:
-    out = list(shape)
-    for n, entry in zip(sizes, sbp, strict=True):
-        if isinstance(entry, Split):
-            out[entry.axis] //= n
-    return tuple(out)
 
 
 def boxing_bytes(src: NdSbp, dst: NdSbp, shape: Sequence[int], dtype, mesh: Mesh) -> Fraction:

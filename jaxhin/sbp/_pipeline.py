@@ -126,7 +126,7 @@ def run_actors(stages: int, microbatches: int, registers: Sequence[int], *,
                 next_b[s] += 1
                 done_b[s][m] = t + ticks
                 in_use[s][in_use[s].index(None)] = t + ticks
-            peak[s] = max(peak[s], sum(1 for e in in_use[s]))
+            peak[s] = max(peak[s], len(in_use[s]))
             busy_until[s] = t + ticks
             busy += ticks
             task = Task(s, kind, m, t, t + ticks)

@@ -52,6 +52,7 @@ from jaxhin.sbp._placement import (
     PlacementError,
     Split,
     check_placement,
+    local_shape,
     physical_spec,
     to_named_sharding,
 )
@@ -260,9 +261,7 @@ class _Problem:
                 if not np.issubdtype(np.dtype(tensor.dtype), np.floating):
                     continue
                 placement = signature_inputs(sig, i)
-                block = tensor.nbytes / math.prod(
-                    n for n, e in zip(self.mesh.devices.shape, placement, strict=True)
-                    if isinstance(e, Split))
+                block = self.block_bytes(t, placement)
                 for n, s, e in zip(self.mesh.devices.shape, sig, placement, strict=True):
                     if s.divides_work and isinstance(e, Broadcast):
                         total += self.seconds(collective_bytes("all-reduce", Fraction(block), n,
@@ -312,10 +311,11 @@ class _Problem:
                 key=lambda c: (c[0], self.block_bytes(t, c[1])))
         return self._single_use[key]
 
-    def block_bytes(self, t: int, sbp: NdSbp) -> float:
-        parts = math.prod(n for n, e in zip(self.mesh.devices.shape, sbp, strict=True)
-                          if isinstance(e, Split))
-        return self.graph.tensors[t].nbytes / parts
+    def block_bytes(self, t: int, sbp: NdSbp) -> int:
+        """Bytes of one device's block of tensor `t` placed as `sbp`."""
+        tensor = self.graph.tensors[t]
+        return math.prod(local_shape(sbp, tensor.shape, self.mesh)) * np.dtype(
+            tensor.dtype).itemsize
 
     def output_choices(self, t: int) -> tuple[NdSbp, ...]:
         """Placements an output may end in (required, or any valid non-partial one)."""
