@@ -29,8 +29,8 @@ CAPABILITIES: tuple[Capability, ...] = (
                "in progress (issues #3, #4): HGB loader, typed graphs, HGB protocol, GCN and "
                "GAT, `hin train`; no AGHINT yet"),
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
-               "planned (issue #5); in the library: corpora, exact Gibbs, a first LightLDA "
-               "sweep; no CLI"),
+               "works (issue #5): O(N + K) alias build, O(1) MH sampling, hybrid storage, "
+               "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy"),
     Capability("remat", "Coop: tensor rematerialization planner", "planned"),
     Capability("sbp", "OneFlow: SBP placements, boxing, auto-parallel, actor pipeline",
                "works: placements, HLO-checked boxing, op signatures, planner, actor pipeline, "

@@ -48,7 +48,8 @@ def test_info_writes_the_results_schema(tmp_path, capsys):
     (["info", "--out", "/nonexistent-dir/x.json"], "folder /nonexistent-dir does not exist"),
     (["info", "--out", "."], "is a folder"),
     (["remat"], "no commands yet"),
-    (["lda", "train", "--topics", "10"], "no commands yet"),
+    (["lda", "train", "--topics", "1"], "--topics must be >= 2, got 1"),
+    (["lda", "train", "--corpus", "nosuch"], "expected one of synthetic, kos, reuters, 20news"),
     (["hin"], "no command given"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, expected, capsys):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+import re
 from pathlib import Path
 
 import jax
@@ -248,3 +249,93 @@ def synthetic_corpus(key: jax.Array, *, num_docs: int = 500, doc_length: int = 1
     vocab = tuple(f"w{i}" for i in range(vocab_size))
     return (Corpus(words, docs, vocab, num_docs, f"synthetic-K{num_topics}"),
             SyntheticTruth(np.asarray(phi), np.asarray(theta)))
+
+
+# A standard English stop list (the common function words; cf. the SMART list).
+STOP_WORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how however i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which while who whom why
+will with would you your yours yourself yourselves may might must shall also us one two get got
+like well even much many said says say re edu com writes article don didn doesn isn ve ll
+""".split())
+
+_TOKEN = re.compile(r"[a-z][a-z']*[a-z]")
+
+
+def tokenize(text: str, stop_words: frozenset[str] = STOP_WORDS) -> list[str]:
+    """Lower-case words of at least two letters (inner apostrophes kept), stop words removed."""
+    return [t for t in _TOKEN.findall(text.lower()) if t not in stop_words]
+
+
+def corpus_from_texts(texts, *, min_df: int = 5, max_df: float = 0.5,
+                      stop_words: frozenset[str] = STOP_WORDS, name: str = "texts",
+                      sources=None) -> Corpus:
+    """A bag-of-words corpus from raw documents.
+
+    Keeps words that occur in at least `min_df` documents and in at most a `max_df` share of
+    them; vocabulary sorted alphabetically.
+
+    Raises:
+      CorpusError: a document left empty after tokenising and filtering, naming it (by
+        `sources[i]` when given, else its index).
+    """
+    if not 0.0 < max_df <= 1.0:
+        raise ValueError(f"corpus_from_texts: max_df must be in (0, 1], got {max_df}")
+    docs = [tokenize(t, stop_words) for t in texts]
+    df: dict[str, int] = {}
+    for toks in docs:
+        for t in set(toks):
+            df[t] = df.get(t, 0) + 1
+    limit = max_df * len(docs)
+    vocab = sorted(t for t, c in df.items() if c >= min_df and c <= limit)
+    index = {t: i for i, t in enumerate(vocab)}
+    words, doc_ids = [], []
+    for d, toks in enumerate(docs):
+        ids = [index[t] for t in toks if t in index]
+        if not ids:
+            where = sources[d] if sources is not None else f"document {d}"
+            raise CorpusError(f"{where}: empty after tokenising (min_df={min_df}, "
+                              f"max_df={max_df}); drop it or relax the filters")
+        words.extend(ids)
+        doc_ids.extend([d] * len(ids))
+    return Corpus(np.asarray(words, np.int32), np.asarray(doc_ids, np.int32), tuple(vocab),
+                  len(docs), name)
+
+
+def load_20news(root: str | os.PathLike[str] | None = None, subset: str = "train", *,
+                min_df: int = 5, max_df: float = 0.5) -> Corpus:
+    """20 Newsgroups (by-date split) from the raw tar.gz: headers dropped, tokenised, filtered.
+    Messages that are empty after filtering are skipped (the raw set has a few)."""
+    import tarfile
+
+    if subset not in ("train", "test"):
+        raise ValueError(f"load_20news: subset must be 'train' or 'test', got {subset!r}")
+    path = dataset_dir("20news", root) / "20news-bydate.tar.gz"
+    texts, sources = [], []
+    with tarfile.open(path, "r:gz") as tar:
+        for member in tar:
+            if not member.isfile() or f"-{subset}/" not in member.name:
+                continue
+            raw = tar.extractfile(member).read().decode("latin-1")
+            body = raw.split("\n\n", 1)[1] if "\n\n" in raw else raw
+            if tokenize(body):
+                texts.append(body)
+                sources.append(f"{path}:{member.name}")
+    # The document-frequency filters may still empty a message: skip those, then build.
+    keep, kept_sources = [], []
+    tokens = [tokenize(t) for t in texts]
+    df: dict[str, int] = {}
+    for toks in tokens:
+        for t in set(toks):
+            df[t] = df.get(t, 0) + 1
+    ok_words = {t for t, c in df.items() if c >= min_df and c <= max_df * len(tokens)}
+    for text, src, toks in zip(texts, sources, tokens, strict=True):
+        if any(t in ok_words for t in toks):
+            keep.append(text)
+            kept_sources.append(src)
+    return corpus_from_texts(keep, min_df=min_df, max_df=max_df, name=f"20news-{subset}",
+                             sources=kept_sources)

@@ -1,39 +1,74 @@
 """jaxhin.lda: LightLDA, an O(1) Metropolis-Hastings topic-model sampler (issue #5).
 
-Status: in progress. Landed: corpora (in `jaxhin.data`: UCI, LDA-C, KOS, Reuters, synthetic with
-known topics, held-out split), exact collapsed Gibbs, the collapsed log-likelihood, Vose alias tables on
-device and a first LightLDA sweep (word and doc proposals with exact MH acceptance, chunked
-stale updates), all tested for correctness. Not yet: O(1) cost in K (the dense per-word alias
-build is O(V K) per iteration), hybrid storage, distribution, evaluation beyond log p(w, z),
-checkpointing, the CLI and the benchmark against tomotopy.
+Samplers (`lightlda_sweep`, the reference `gibbs_sweep`), the run driver `fit` (trajectory,
+checkpoints, resume), evaluation (`perplexity`, `infer`, `coherence`, `top_words`) and the mesh
+version (`plan_layout`, `init_dist`, `make_dist_sweep`).
 """
 
+from jaxhin.lda._alias import alias_table, sample_alias, segment_alias
+from jaxhin.lda._dist import (
+    DistLayout,
+    DistState,
+    device_tokens,
+    dist_log_joint_per_token,
+    gather_state,
+    init_dist,
+    make_dist_sweep,
+    plan_layout,
+)
+from jaxhin.lda._eval import coherence, infer, perplexity, split_halves, top_words
+from jaxhin.lda._fit import FitResult, best_match_cosine, fit
 from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,
     Tokens,
-    alias_table,
+    WordProposal,
     counts,
     gibbs_sweep,
     init_state,
     lightlda_sweep,
     log_joint,
     log_joint_per_token,
+    memory_report,
     to_tokens,
     topic_word,
+    word_proposal,
+    word_topic,
 )
 
 __all__ = [
+    "DistLayout",
+    "DistState",
+    "FitResult",
     "LdaConfig",
     "SamplerState",
     "Tokens",
+    "WordProposal",
     "alias_table",
+    "best_match_cosine",
+    "coherence",
     "counts",
+    "device_tokens",
+    "dist_log_joint_per_token",
+    "fit",
+    "gather_state",
     "gibbs_sweep",
+    "infer",
+    "init_dist",
     "init_state",
     "lightlda_sweep",
     "log_joint",
     "log_joint_per_token",
+    "make_dist_sweep",
+    "memory_report",
+    "perplexity",
+    "plan_layout",
+    "sample_alias",
+    "segment_alias",
+    "split_halves",
     "to_tokens",
+    "top_words",
     "topic_word",
+    "word_proposal",
+    "word_topic",
 ]

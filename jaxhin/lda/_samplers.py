@@ -6,11 +6,27 @@ where ^-i excludes token i (Griffiths & Steyvers, 2004).
 
 LightLDA (Yuan et al., WWW 2015, Sec. 3) alternates two cheap proposals and corrects each with
 an exact Metropolis-Hastings acceptance ratio:
-  word proposal  q_w(k) ∝ (n_kw + beta) / (n_k + V beta), drawn in O(1) from a per-word alias
-                 table (Walker/Vose) built from a snapshot of the counts;
+  word proposal  q_w(k) ∝ (n_kw + beta) / (n_k + V beta), drawn in O(1) from alias tables built
+                 once per iteration from a snapshot of the counts (stale, as in the paper);
   doc proposal   q_d(k) ∝ n_dk + alpha, drawn in O(1) as the topic of a uniformly chosen token of
                  the same document with probability n_d / (n_d + K alpha), else uniformly;
-  accept s -> t with min(1, p(t) q(s) / (p(s) q(t))).
+  accept s -> t with min(1, p(t) q(s) / (p(s) q(t))), with q evaluated at the current counts as
+  in the paper's acceptance ratios (Yuan et al., eq. for pi_w and pi_d): the word tables are
+  stale within an iteration, and LightLDA accepts the small bias this leaves for not rebuilding
+  a table per token (`tests/lda` checks the chain still tracks exact Gibbs).
+
+O(1) in K, including the table build: q_w is the mixture of a sparse part n_kw / (n_k + V beta)
+and a dense part beta / (n_k + V beta). The sparse part is an alias table over the *tokens* of
+word w, each weighted 1 / (n_{z} + V beta) -- drawing a token and taking its topic has exactly
+that law -- so all words' tables together have N entries whatever K is. The dense part is one
+K-entry table shared by every word. Building all of them is O(N + K) per iteration (see
+`_alias.segment_alias`), against O(V K) for one dense table per word.
+
+Hybrid storage (paper Sec. 4): word-topic rows are dense (K int32) for words with at least
+`sparse_below` tokens; a rarer word's row is not stored at all -- its counts are read off the
+topics of its < `sparse_below` tokens, which are kept in word order (`zw`). Lookups cost
+O(sparse_below), a constant, and the memory is O(V_dense K + N) (`memory_report`).
+
 Tokens are sampled in parallel in chunks of `chunk` tokens; counts are updated between chunks,
 so within a chunk every token sees counts that are stale by at most one chunk (as GPU samplers
 do). `chunk=1` is the sequential sampler.
@@ -26,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxhin.data._corpora import Corpus
+from jaxhin.lda._alias import alias_table, sample_alias, segment_alias
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,49 +62,115 @@ class LdaConfig:
     alpha: float = 0.1
     beta: float = 0.01
     mh_steps: int = 2
-    chunk: int = 4096
+    chunk: int = 32768
 
-
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class SamplerState:
-    """State of one Markov chain. Arrays are leaves; `num_topics` is static."""
-
-    z: jax.Array            # (N,) int32 topic of each token
-    doc_topic: jax.Array    # (D, K) int32
-    word_topic: jax.Array   # (V, K) int32
-    topic_count: jax.Array  # (K,) int32
-    num_topics: int = dataclasses.field(metadata={"static": True})
+    def __post_init__(self):
+        for name in ("num_topics", "mh_steps", "chunk"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"LdaConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("alpha", "beta"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"LdaConfig.{name} must be > 0, got {getattr(self, name)}")
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Tokens:
-    """A corpus on device: (N,) word and document ids, (D,) first-token index and length."""
+    """A corpus on device and its word-major layout.
 
-    words: jax.Array
-    docs: jax.Array
-    doc_start: jax.Array
-    doc_length: jax.Array
+    Tokens are in document order. `word_order[s]` is the token in word-major slot s (words in id
+    order, each word's tokens in document order); `word_slot` is its inverse. Words with at least
+    `sparse_below` tokens own a dense word-topic row `dense_row[w]` (< num_dense); rarer words
+    have `dense_row[w] == num_dense` and no stored row.
+    """
+
+    words: jax.Array        # (N,) int32
+    docs: jax.Array         # (N,) int32, non-decreasing
+    doc_start: jax.Array    # (D,)
+    doc_length: jax.Array   # (D,)
+    word_order: jax.Array   # (N,)
+    word_slot: jax.Array    # (N,)
+    slot_word: jax.Array    # (N,) word of each word-major slot
+    word_start: jax.Array   # (V,)
+    word_length: jax.Array  # (V,)
+    dense_row: jax.Array    # (V,)
+    sample_order: jax.Array  # (N,) sparse-row tokens first, then dense-row ones (doc order)
     num_docs: int = dataclasses.field(metadata={"static": True})
     vocab_size: int = dataclasses.field(metadata={"static": True})
+    num_dense: int = dataclasses.field(metadata={"static": True})
+    sparse_below: int = dataclasses.field(metadata={"static": True})
+    max_word_length: int = dataclasses.field(metadata={"static": True})
+    num_sparse_tokens: int = dataclasses.field(metadata={"static": True}, default=0)
+    narrow_counts: bool = dataclasses.field(metadata={"static": True}, default=False)
+
+    @property
+    def count_dtype(self):
+        """int16 for doc-topic and word-topic rows when no document or word has 2^15 tokens
+        (half the memory traffic of int32 on the random count lookups), else int32."""
+        return jnp.int16 if self.narrow_counts else jnp.int32
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.words.shape[0])
 
 
-def to_tokens(corpus: Corpus) -> Tokens:
-    """Move a corpus to device."""
-    return Tokens(jnp.asarray(corpus.words), jnp.asarray(corpus.docs),
-                  jnp.asarray(corpus.doc_starts), jnp.asarray(corpus.doc_lengths),
-                  corpus.num_docs, corpus.vocab_size)
+def to_tokens(corpus: Corpus, sparse_below: int = 32) -> Tokens:
+    """Move a corpus to device with its hybrid word-topic layout.
+
+    Args:
+      sparse_below: words with fewer tokens than this keep no dense row (0: every row dense).
+    """
+    if sparse_below < 0:
+        raise ValueError(f"to_tokens: sparse_below must be >= 0, got {sparse_below}")
+    words = np.asarray(corpus.words, np.int32)
+    v = corpus.vocab_size
+    order = np.argsort(words, kind="stable").astype(np.int32)
+    slot = np.empty_like(order)
+    slot[order] = np.arange(order.size, dtype=np.int32)
+    length = np.bincount(words, minlength=v).astype(np.int32)
+    start = (np.cumsum(length) - length).astype(np.int32)
+    dense = length >= sparse_below
+    dense_row = np.where(dense, np.cumsum(dense) - 1, dense.sum()).astype(np.int32)
+    sparse_token = ~dense[words]
+    sample_order = np.concatenate([np.flatnonzero(sparse_token),
+                                   np.flatnonzero(~sparse_token)]).astype(np.int32)
+    return Tokens(jnp.asarray(words), jnp.asarray(corpus.docs), jnp.asarray(corpus.doc_starts),
+                  jnp.asarray(corpus.doc_lengths), jnp.asarray(order), jnp.asarray(slot),
+                  jnp.asarray(words[order]), jnp.asarray(start), jnp.asarray(length),
+                  jnp.asarray(dense_row), jnp.asarray(sample_order), corpus.num_docs, v,
+                  int(dense.sum()), int(sparse_below), int(max(length.max(initial=1), 1)),
+                  int(sparse_token.sum()),
+                  bool(max(length.max(initial=0), corpus.doc_lengths.max(initial=0)) < 2**15))
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class SamplerState:
+    """State of one Markov chain. Arrays are leaves; `num_topics` is static.
+
+    `zw` repeats `z` in word-major order (`zw[s] == z[word_order[s]]`): it is the sparse half of
+    the hybrid word-topic store and what the word-proposal tables are built from.
+    """
+
+    z: jax.Array            # (N,) int32 topic of each token
+    zw: jax.Array           # (N,) int32, word-major
+    doc_topic: jax.Array    # (D, K) int32
+    word_rows: jax.Array    # (V_dense, K) int32 dense word-topic rows
+    topic_count: jax.Array  # (K,) int32
+    num_topics: int = dataclasses.field(metadata={"static": True})
 
 
 def counts(tokens: Tokens, z: jax.Array, num_topics: int) -> SamplerState:
     """The state whose counts are those of assignment `z`."""
     ones = jnp.ones_like(z)
+    dt = tokens.count_dtype
     doc_topic = jnp.zeros((tokens.num_docs, num_topics), jnp.int32).at[tokens.docs, z].add(ones)
-    word_topic = jnp.zeros((tokens.vocab_size, num_topics), jnp.int32).at[tokens.words, z].add(
-        ones)
+    rows = tokens.dense_row[tokens.words]
+    word_rows = jnp.zeros((tokens.num_dense, num_topics), jnp.int32).at[rows, z].add(
+        ones, mode="drop")
+    doc_topic, word_rows = doc_topic.astype(dt), word_rows.astype(dt)
     topic_count = jnp.zeros((num_topics,), jnp.int32).at[z].add(ones)
-    return SamplerState(z, doc_topic, word_topic, topic_count, num_topics)
+    return SamplerState(z, z[tokens.word_order], doc_topic, word_rows, topic_count, num_topics)
 
 
 def init_state(key: jax.Array, tokens: Tokens, num_topics: int) -> SamplerState:
@@ -96,24 +179,77 @@ def init_state(key: jax.Array, tokens: Tokens, num_topics: int) -> SamplerState:
     return counts(tokens, z, num_topics)
 
 
-def log_joint(state: SamplerState, cfg: LdaConfig) -> jax.Array:
-    """Collapsed log p(w, z) (Griffiths & Steyvers, 2004, eq. 2-3), the quantity Gibbs-based
-    libraries report per token."""
+def word_topic(state: SamplerState, tokens: Tokens) -> jax.Array:
+    """The full (V, K) word-topic count matrix (dense; for small K, tests and evaluation)."""
     k = state.num_topics
-    v = state.word_topic.shape[0]
-    d = state.doc_topic.shape[0]
+    return jnp.zeros((tokens.vocab_size, k), jnp.int32).at[tokens.slot_word, state.zw].add(1)
+
+
+def _word_count(rows: jax.Array, zw: jax.Array, tokens: Tokens, w: jax.Array,
+                kind: str = "mixed"):
+    """A lookup n_kw(k) for a batch of words `w`: dense row, or a count over the word's
+    < sparse_below tokens in `zw` (O(sparse_below), independent of K). `kind` "dense" or
+    "sparse" promises every word of the batch is of that kind and skips the other path."""
+    dense = tokens.dense_row[w]
+    row = jnp.minimum(dense, max(tokens.num_dense - 1, 0))
+    if kind == "dense":
+        return lambda k: rows[row, k]
+    is_dense = dense < tokens.num_dense
+    span = max(tokens.sparse_below - 1, 1)
+    offs = jnp.arange(span, dtype=jnp.int32)
+    mask = (offs[None, :] < tokens.word_length[w][:, None]) & ~is_dense[:, None]
+    slots = jnp.minimum(tokens.word_start[w][:, None] + offs[None, :], zw.shape[0] - 1)
+    topics = jnp.where(mask, zw[slots], -1)
+
+    def lookup(k: jax.Array) -> jax.Array:
+        sparse = (topics == k[:, None]).sum(1, dtype=jnp.int32)
+        if tokens.num_dense == 0 or kind == "sparse":
+            return sparse
+        return jnp.where(is_dense, rows[row, k], sparse)
+
+    return lookup
+
+
+# ----------------------------------------------------------------------------- likelihood
+
+
+def _sum(x: jax.Array) -> jax.Array:
+    """A float32 sum with pairwise-ish error (blocks of 1024), for sums over ~1e6 tokens."""
+    pad = (-x.shape[0]) % 1024
+    return jnp.pad(x, (0, pad)).reshape(-1, 1024).sum(1).sum()
+
+
+def _log_rising(a: jax.Array, b: jax.Array, prior: float) -> jax.Array:
+    """sum over groups (a, b) of log Gamma(n_ab + prior) - log Gamma(prior), from one sort of the
+    N pairs: each token adds log(rank within its group + prior). O(N log N), independent of K."""
+    a_s, b_s = jax.lax.sort((a, b), num_keys=2)
+    idx = jnp.arange(a.shape[0])
+    new = jnp.concatenate([jnp.ones((1,), bool), (a_s[1:] != a_s[:-1]) | (b_s[1:] != b_s[:-1])])
+    first = jax.lax.cummax(jnp.where(new, idx, 0))
+    return _sum(jnp.log((idx - first).astype(jnp.float32) + prior))
+
+
+@functools.partial(jax.jit, static_argnames=("alpha", "beta"))
+def _log_joint(z, words, docs, doc_length, topic_count, vocab_size, alpha, beta):
+    k = topic_count.shape[0]
     lg = jax.scipy.special.gammaln
-    alpha, beta = jnp.float32(cfg.alpha), jnp.float32(cfg.beta)
-    log_w = (k * (lg(v * beta) - v * lg(beta)) + lg(state.word_topic + beta).sum()
-             - lg(state.topic_count + v * beta).sum())
-    doc_len = state.doc_topic.sum(1)
-    log_z = (d * (lg(k * alpha) - k * lg(alpha)) + lg(state.doc_topic + alpha).sum()
-             - lg(doc_len + k * alpha).sum())
+    v_beta = vocab_size * beta
+    log_w = (_log_rising(words, z, beta) + k * lg(jnp.float32(v_beta))
+             - _sum(lg(topic_count.astype(jnp.float32) + v_beta)))
+    log_z = (_log_rising(docs, z, alpha) + doc_length.shape[0] * lg(jnp.float32(k * alpha))
+             - _sum(lg(doc_length.astype(jnp.float32) + k * alpha)))
     return log_w + log_z
 
 
-def log_joint_per_token(state: SamplerState, cfg: LdaConfig) -> jax.Array:
-    return log_joint(state, cfg) / state.z.shape[0]
+def log_joint(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> jax.Array:
+    """Collapsed log p(w, z) (Griffiths & Steyvers, 2004, eq. 2-3), the quantity Gibbs-based
+    libraries (tomotopy's `ll_per_word`, `lda`'s `loglikelihood`) report."""
+    return _log_joint(state.z, tokens.words, tokens.docs, tokens.doc_length, state.topic_count,
+                      tokens.vocab_size, float(cfg.alpha), float(cfg.beta))
+
+
+def log_joint_per_token(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> jax.Array:
+    return log_joint(state, tokens, cfg) / state.z.shape[0]
 
 
 # ----------------------------------------------------------------------------- exact Gibbs
@@ -122,146 +258,196 @@ def log_joint_per_token(state: SamplerState, cfg: LdaConfig) -> jax.Array:
 @functools.partial(jax.jit, static_argnames=("cfg",))
 def gibbs_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaConfig
                 ) -> SamplerState:
-    """One sequential sweep of exact collapsed Gibbs sampling: O(K) per token."""
+    """One sequential sweep of exact collapsed Gibbs sampling: O(K) per token, dense counts."""
     v_beta = tokens.vocab_size * cfg.beta
 
     def step(carry, i):
-        doc_topic, word_topic, topic_count, z = carry
+        doc_topic, wt, topic_count, z = carry
         w, d, old = tokens.words[i], tokens.docs[i], z[i]
         doc_topic = doc_topic.at[d, old].add(-1)
-        word_topic = word_topic.at[w, old].add(-1)
+        wt = wt.at[w, old].add(-1)
         topic_count = topic_count.at[old].add(-1)
-        logits = (jnp.log(doc_topic[d] + cfg.alpha) + jnp.log(word_topic[w] + cfg.beta)
+        logits = (jnp.log(doc_topic[d] + cfg.alpha) + jnp.log(wt[w] + cfg.beta)
                   - jnp.log(topic_count + v_beta))
         new = jax.random.categorical(jax.random.fold_in(key, i), logits).astype(jnp.int32)
         doc_topic = doc_topic.at[d, new].add(1)
-        word_topic = word_topic.at[w, new].add(1)
+        wt = wt.at[w, new].add(1)
         topic_count = topic_count.at[new].add(1)
-        return (doc_topic, word_topic, topic_count, z.at[i].set(new)), None
+        return (doc_topic, wt, topic_count, z.at[i].set(new)), None
 
-    carry = (state.doc_topic, state.word_topic, state.topic_count, state.z)
-    (doc_topic, word_topic, topic_count, z), _ = jax.lax.scan(
-        step, carry, jnp.arange(tokens.words.shape[0]))
-    return SamplerState(z, doc_topic, word_topic, topic_count, state.num_topics)
-
-
-# ----------------------------------------------------------------------------- alias tables
-
-
-def alias_table(weights: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Walker's alias table of one distribution by Vose's algorithm, O(K).
-
-    Args:
-      weights: (K,) non-negative, not all zero.
-
-    Returns:
-      `(prob, alias)`, (K,) float32 and int32: draw bucket b uniformly, keep b with probability
-      prob[b], else take alias[b]. vmap it to build one table per word on device.
-    """
-    k = weights.shape[0]
-    q = weights * (k / weights.sum())
-    small = q < 1.0
-    n_small = small.sum()
-    order = jnp.argsort(~small, stable=True)  # small indices first, then large
-    idx = jnp.arange(k)
-    small_stack = jnp.where(idx < n_small, order, 0)
-    large_stack = jnp.where(idx < k - n_small, jnp.roll(order, -n_small), 0)
-
-    def body(_, carry):
-        q, prob, alias, small_stack, n_s, large_stack, n_l = carry
-        active = (n_s > 0) & (n_l > 0)
-        s = small_stack[jnp.maximum(n_s - 1, 0)]
-        g = large_stack[jnp.maximum(n_l - 1, 0)]
-        prob = prob.at[s].set(jnp.where(active, q[s], prob[s]))
-        alias = alias.at[s].set(jnp.where(active, g, alias[s]))
-        q_g = q[g] + q[s] - 1.0
-        q = q.at[g].set(jnp.where(active, q_g, q[g]))
-        n_s = jnp.where(active, n_s - 1, n_s)
-        n_l = jnp.where(active, n_l - 1, n_l)
-        to_small = active & (q_g < 1.0)
-        small_stack = small_stack.at[n_s].set(jnp.where(to_small, g, small_stack[n_s]))
-        large_stack = large_stack.at[n_l].set(jnp.where(active & ~to_small, g, large_stack[n_l]))
-        n_s = jnp.where(to_small, n_s + 1, n_s)
-        n_l = jnp.where(active & ~to_small, n_l + 1, n_l)
-        return q, prob, alias, small_stack, n_s, large_stack, n_l
-
-    init = (q, jnp.ones((k,), jnp.float32), idx.astype(jnp.int32), small_stack, n_small,
-            large_stack, k - n_small)
-    # Each active step retires one small bucket for good, so K steps always suffice.
-    _, prob, alias, *_ = jax.lax.fori_loop(0, k, body, init)
-    return prob, alias
+    carry = (state.doc_topic, word_topic(state, tokens), state.topic_count, state.z)
+    (_, _, _, z), _ = jax.lax.scan(step, carry, jnp.arange(tokens.words.shape[0]))
+    return counts(tokens, z, state.num_topics)
 
 
 # ----------------------------------------------------------------------------- LightLDA
 
 
-@functools.partial(jax.jit, static_argnames=("cfg",))
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class WordProposal:
+    """The word-proposal tables of one iteration and the counts they were built from."""
+
+    slot_prob: jax.Array    # (N,) sparse part: alias over each word's tokens
+    slot_alias: jax.Array   # (N,)
+    slot_topic: jax.Array   # (N,) topic of the token behind each bucket, at build time
+    sparse_mass: jax.Array  # (V,) sum_k n_kw / (n_k + V beta)
+    dense_prob: jax.Array   # (K,) dense part beta / (n_k + V beta), shared
+    dense_alias: jax.Array  # (K,)
+    dense_item: jax.Array   # (K,) topic behind each bucket
+    dense_mass: jax.Array   # ()
+
+
+def word_proposal(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> WordProposal:
+    """Build every word's proposal table in O(N + K) (module docstring)."""
+    v_beta = tokens.vocab_size * cfg.beta
+    inv = 1.0 / (state.topic_count.astype(jnp.float32) + v_beta)
+    slot_weight = inv[state.zw]
+    prob, alias, item = segment_alias(slot_weight, tokens.word_start, tokens.word_length,
+                                      tokens.slot_word, tokens.max_word_length)
+    mass = jax.ops.segment_sum(slot_weight, tokens.slot_word, num_segments=tokens.vocab_size)
+    dense = cfg.beta * inv
+    d_prob, d_alias, d_item = alias_table(dense)
+    return WordProposal(prob, alias, state.zw[item], mass, d_prob, d_alias, d_item, dense.sum())
+
+
+def _chunks(n: int, chunk: int) -> tuple[jax.Array, jax.Array]:
+    chunk = min(chunk, n)
+    num = -(-n // chunk)
+    index = jnp.arange(num * chunk, dtype=jnp.int32).reshape(num, chunk)
+    return index, index < n
+
+
+def _mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed"):
+    """MH-sample the tokens `slot` (a chunk) against counts `carry`; returns the new topics.
+
+    With `frozen_words`, the word side (rows, zw, topic_count) is a fixed model (inference on
+    unseen documents): the target is (n_dk^-i + alpha) phi_kw.
+    """
+    doc_topic, word_rows, topic_count, z, zw = carry
+    k, n = topic_count.shape[0], z.shape[0]
+    alpha, beta = cfg.alpha, cfg.beta
+    v_beta = tokens.vocab_size * beta
+    idx = jnp.minimum(slot, n - 1)
+    w, d, z0 = tokens.words[idx], tokens.docs[idx], z[idx]
+    n_d = tokens.doc_length[d]
+    n_kw = _word_count(word_rows, zw, tokens, w, kind)
+    rng = jax.random.uniform(key, (cfg.mh_steps, 4, slot.shape[0]))
+
+    def look(t):
+        """The three counts a topic needs, gathered once: (n_dt, n_tw, n_t)."""
+        return (doc_topic[d, t].astype(jnp.float32), n_kw(t).astype(jnp.float32),
+                topic_count[t].astype(jnp.float32))
+
+    def target(t, c):  # p(t | rest) up to a constant, counts without token i
+        n_dt, n_tw, n_t = c
+        own = (t == z0).astype(jnp.float32)
+        word_own = 0.0 if frozen_words else own
+        return (n_dt - own + alpha) * (n_tw - word_own + beta) / (n_t - word_own + v_beta)
+
+    def q_word(c):
+        return (c[1] + beta) / (c[2] + v_beta)
+
+    def q_doc(c):  # the doc proposal's law: counts include token i
+        return c[0] + alpha
+
+    sparse_mass = table.sparse_mass[w]
+    s = z0
+    cs = look(s)  # carried with s: an accepted proposal's counts become the current ones
+    for step in range(cfg.mh_steps):
+        u_mix, u_a, u_b, u_accept = rng[step]
+        if step % 2 == 0:
+            slot_pick = sample_alias(table.slot_prob, table.slot_alias, tokens.word_start[w],
+                                     tokens.word_length[w], u_a, u_b)
+            bucket = sample_alias(table.dense_prob, table.dense_alias, 0, k, u_a, u_b)
+            use_sparse = u_mix * (sparse_mass + table.dense_mass) < sparse_mass
+            t = jnp.where(use_sparse, table.slot_topic[slot_pick], table.dense_item[bucket])
+            ct = look(t)
+            ratio = target(t, ct) * q_word(cs) / (target(s, cs) * q_word(ct))
+        else:
+            pick = tokens.doc_start[d] + jnp.minimum((u_a * n_d).astype(jnp.int32), n_d - 1)
+            uniform = jnp.minimum((u_a * k).astype(jnp.int32), k - 1)
+            t = jnp.where(u_mix * (n_d + k * alpha) < n_d, z[pick], uniform)
+            ct = look(t)
+            ratio = target(t, ct) * q_doc(cs) / (target(s, cs) * q_doc(ct))
+        accept = u_accept < ratio
+        s = jnp.where(accept, t, s)
+        cs = tuple(jnp.where(accept, x, y) for x, y in zip(ct, cs, strict=True))
+    return jnp.where(ok, s, z0), w, d, z0
+
+
+def _apply(carry, tokens, slot, ok, new, w, d, z0, frozen_words=False):
+    """Move the chunk's tokens from z0 to new in every count (padding slots are dropped).
+
+    Each count gets one scatter whose updates depend on `new`, so XLA orders it after every
+    read of the chunk and updates the buffer in place (a separate `-1` scatter that does not
+    depend on the reads makes XLA copy the whole (D, K) array every chunk).
+    """
+    doc_topic, word_rows, topic_count, z, zw = carry
+    n = z.shape[0]
+    moved = (ok & (new != z0)).astype(jnp.int32)
+    delta = jnp.concatenate([-moved, moved])
+    topics = jnp.concatenate([z0, new])
+    doc_topic = doc_topic.at[jnp.concatenate([d, d]), topics].add(delta.astype(doc_topic.dtype))
+    slot = jnp.where(ok, slot, n)  # out of range: dropped
+    z = z.at[slot].set(new, mode="drop")
+    if not frozen_words:
+        row = tokens.dense_row[w]
+        word_rows = word_rows.at[jnp.concatenate([row, row]), topics].add(
+            delta.astype(word_rows.dtype), mode="drop")
+        topic_count = topic_count.at[topics].add(delta)
+        wslot = jnp.where(ok, tokens.word_slot[jnp.minimum(slot, n - 1)], zw.shape[0])
+        zw = zw.at[wslot].set(new, mode="drop")
+    return doc_topic, word_rows, topic_count, z, zw
+
+
+@functools.partial(jax.jit, static_argnames=("cfg",), donate_argnames=("state",))
 def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaConfig
                    ) -> SamplerState:
-    """One LightLDA iteration: rebuild the word-proposal alias tables from the current counts,
-    then sample every token with `cfg.mh_steps` MH steps, `cfg.chunk` tokens at a time."""
-    k, v, n = state.num_topics, tokens.vocab_size, tokens.words.shape[0]
-    alpha, beta, v_beta = cfg.alpha, cfg.beta, v * cfg.beta
-    # Word-proposal tables and the snapshot of counts they were built from.
-    table_word_topic, table_topic_count = state.word_topic, state.topic_count
-    q_word = (table_word_topic + beta) / (table_topic_count + v_beta)[None, :]
-    prob, alias = jax.vmap(alias_table)(q_word)
+    """One LightLDA iteration: build the word-proposal tables from the current counts (O(N + K)),
+    then sample every token with `cfg.mh_steps` MH steps, `cfg.chunk` tokens at a time
+    (the tokens of sparse-row words first, then the rest, each in document order).
 
-    chunk = min(cfg.chunk, n)
-    num_chunks = -(-n // chunk)
-    # Padding slots point past the end: reads clamp, their writes are dropped (a scatter-set with
-    # duplicate indices would leave it unspecified which write wins).
-    index = jnp.arange(num_chunks * chunk).reshape(num_chunks, chunk)
-    valid = index < n
+    `state` is donated: its buffers are reused for the result (do not use it after the call)."""
+    table = word_proposal(state, tokens, cfg)
+    carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
+    # Sparse-row tokens first, then dense-row ones: each pass does only its kind of lookup.
+    parts = ((0, tokens.num_sparse_tokens, "sparse"),
+             (tokens.num_sparse_tokens, tokens.num_tokens, "dense"))
+    first_chunk = 0
+    for lo, hi, kind in parts:
+        if hi == lo:
+            continue
+        index, valid = _chunks(hi - lo, cfg.chunk)
+        slots = tokens.sample_order[jnp.minimum(lo + index, hi - 1)]
+        slots = jnp.where(valid, slots, tokens.num_tokens)
 
-    def sample_chunk(carry, xs):
-        doc_topic, word_topic, topic_count, z = carry
-        c, slot, ok = xs
-        idx = jnp.minimum(slot, n - 1)
-        w, d, z0 = tokens.words[idx], tokens.docs[idx], z[idx]
-        n_d = tokens.doc_length[d]
-        rng = jax.random.uniform(jax.random.fold_in(key, c), (cfg.mh_steps, 4, chunk))
+        def body(carry, xs, kind=kind):
+            c, slot, ok = xs
+            new, w, d, z0 = _mh_chunk(jax.random.fold_in(key, c), carry, table, tokens, cfg,
+                                      slot, ok, kind=kind)
+            return _apply(carry, tokens, slot, ok, new, w, d, z0), None
 
-        def target(t):  # p(t | rest) up to a constant, counts without token i
-            own = (t == z0).astype(jnp.float32)
-            return ((doc_topic[d, t] - own + alpha) * (word_topic[w, t] - own + beta)
-                    / (topic_count[t] - own + v_beta))
-
-        def q_word_of(t):
-            return (table_word_topic[w, t] + beta) / (table_topic_count[t] + v_beta)
-
-        def q_doc_of(t):  # the doc proposal's law: snapshot counts include token i
-            return doc_topic[d, t] + alpha
-
-        s = z0
-        for step in range(cfg.mh_steps):
-            u_bucket, u_keep, u_mix, u_accept = rng[step]
-            if step % 2 == 0:
-                bucket = jnp.minimum((u_bucket * k).astype(jnp.int32), k - 1)
-                t = jnp.where(u_keep < prob[w, bucket], bucket, alias[w, bucket])
-                ratio = target(t) * q_word_of(s) / (target(s) * q_word_of(t))
-            else:
-                pick = tokens.doc_start[d] + jnp.minimum((u_bucket * n_d).astype(jnp.int32),
-                                                         n_d - 1)
-                uniform = jnp.minimum((u_keep * k).astype(jnp.int32), k - 1)
-                t = jnp.where(u_mix * (n_d + k * alpha) < n_d, z[pick], uniform)
-                ratio = target(t) * q_doc_of(s) / (target(s) * q_doc_of(t))
-            s = jnp.where(u_accept < ratio, t, s)
-        new = jnp.where(ok, s, z0)
-        one = ok.astype(jnp.int32)
-        doc_topic = doc_topic.at[d, z0].add(-one).at[d, new].add(one)
-        word_topic = word_topic.at[w, z0].add(-one).at[w, new].add(one)
-        topic_count = topic_count.at[z0].add(-one).at[new].add(one)
-        z = z.at[slot].set(new, mode="drop")
-        return (doc_topic, word_topic, topic_count, z), None
-
-    carry = (state.doc_topic, state.word_topic, state.topic_count, state.z)
-    (doc_topic, word_topic, topic_count, z), _ = jax.lax.scan(
-        sample_chunk, carry, (jnp.arange(num_chunks), index, valid))
-    return SamplerState(z, doc_topic, word_topic, topic_count, k)
+        carry, _ = jax.lax.scan(body, carry,
+                                (first_chunk + jnp.arange(index.shape[0]), slots, valid))
+        first_chunk += index.shape[0]
+    doc_topic, word_rows, topic_count, z, zw = carry
+    return SamplerState(z, zw, doc_topic, word_rows, topic_count, state.num_topics)
 
 
-def topic_word(state: SamplerState, cfg: LdaConfig) -> np.ndarray:
-    """(K, V) posterior mean of phi."""
-    wt = np.asarray(state.word_topic, np.float64).T + cfg.beta
+def topic_word(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> np.ndarray:
+    """(K, V) posterior mean of phi (dense; fine up to K V ~ 1e8)."""
+    wt = np.asarray(word_topic(state, tokens), np.float64).T + cfg.beta
     return wt / wt.sum(1, keepdims=True)
+
+
+def memory_report(tokens: Tokens, num_topics: int) -> dict[str, int]:
+    """Bytes of the word-topic model: all rows dense vs the hybrid layout (dense rows for
+    frequent words, plus the word-major topic array `zw` that holds the sparse rows)."""
+    v, n = tokens.vocab_size, tokens.num_tokens
+    c = jnp.dtype(tokens.count_dtype).itemsize
+    dense = c * v * num_topics
+    hybrid = c * tokens.num_dense * num_topics + 4 * n
+    return {"num_topics": num_topics, "vocab": v, "dense_rows": tokens.num_dense,
+            "count_bytes": c, "dense_bytes": dense, "hybrid_bytes": hybrid,
+            "doc_topic_bytes": c * tokens.num_docs * num_topics}

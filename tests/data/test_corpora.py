@@ -76,3 +76,22 @@ def test_heldout_split_partitions_documents():
     assert train.num_tokens + test.num_tokens == corpus.num_tokens
     assert np.array_equal(np.bincount(np.concatenate([train.words, test.words]), minlength=40),
                           np.bincount(corpus.words, minlength=40))
+
+
+def test_raw_text_corpus_and_its_errors():
+    from jaxhin.data import corpus_from_texts, tokenize
+
+    assert tokenize("The Cat's HAT, and a dog!") == ["cat's", "hat", "dog"]
+    c = corpus_from_texts(["cat dog", "dog fish", "cat fish dog"], min_df=2, max_df=1.0)
+    assert c.vocab == ("cat", "dog", "fish") and c.num_docs == 3 and c.num_tokens == 7
+    with pytest.raises(CorpusError, match=r"b\.txt: empty after tokenising"):
+        corpus_from_texts(["cat dog", "the and", "cat dog"], min_df=1, max_df=1.0,
+                          sources=["a.txt", "b.txt", "c.txt"])
+
+
+def test_20news_loads_from_the_raw_archive(shared_data):
+    from jaxhin.data import load_20news
+
+    c = load_20news(shared_data, "test")
+    assert c.num_docs > 7000 and c.vocab_size > 5000
+    assert (np.bincount(c.docs, minlength=c.num_docs) > 0).all()

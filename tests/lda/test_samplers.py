@@ -16,21 +16,25 @@ from jaxhin.lda import (
     gibbs_sweep,
     init_state,
     lightlda_sweep,
+    log_joint,
     log_joint_per_token,
+    segment_alias,
     to_tokens,
     topic_word,
+    word_topic,
 )
+from jaxhin.lda._samplers import _word_count
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40).filter(lambda w: sum(w) > 1e-3))
 def test_alias_table_encodes_the_distribution(weights):
     w = np.asarray(weights, np.float32)
-    prob, alias = (np.asarray(a) for a in alias_table(jnp.asarray(w)))
+    prob, alias, item = (np.asarray(a) for a in alias_table(jnp.asarray(w)))
     k = len(w)
     implied = np.zeros(k)
-    np.add.at(implied, np.arange(k), prob / k)
-    np.add.at(implied, alias, (1 - prob) / k)
+    np.add.at(implied, item, prob / k)
+    np.add.at(implied, item[alias], (1 - prob) / k)
     np.testing.assert_allclose(implied, w / w.sum(), atol=2e-5)
 
 
@@ -38,7 +42,7 @@ def test_alias_table_encodes_the_distribution(weights):
 def planted():
     corpus, truth = synthetic_corpus(jax.random.key(0), num_docs=300, doc_length=80,
                                      vocab_size=300, num_topics=8)
-    return to_tokens(corpus), truth
+    return to_tokens(corpus, sparse_below=32), truth
 
 
 def _run(sweep, tokens, cfg, iters, seed=1):
@@ -46,7 +50,7 @@ def _run(sweep, tokens, cfg, iters, seed=1):
     trace = []
     for it in range(iters):
         state = sweep(jax.random.fold_in(jax.random.key(seed + 1), it), state, tokens, cfg)
-        trace.append(float(log_joint_per_token(state, cfg)))
+        trace.append(float(log_joint_per_token(state, tokens, cfg)))
     return state, trace
 
 
@@ -61,7 +65,7 @@ def test_counts_stay_consistent(planted):
     cfg = LdaConfig(num_topics=8, chunk=256)
     state, _ = _run(lightlda_sweep, tokens, cfg, 3)
     again = counts(tokens, state.z, 8)
-    for name in ("doc_topic", "word_topic", "topic_count"):
+    for name in ("z", "zw", "doc_topic", "word_rows", "topic_count"):
         np.testing.assert_array_equal(getattr(state, name), getattr(again, name))
 
 
@@ -70,8 +74,8 @@ def test_lightlda_recovers_topics_and_tracks_gibbs(planted):
     cfg = LdaConfig(num_topics=8, chunk=64, mh_steps=4)
     light, light_trace = _run(lightlda_sweep, tokens, cfg, 100)
     gibbs, gibbs_trace = _run(gibbs_sweep, tokens, cfg, 100)
-    assert _best_match_cosine(topic_word(light, cfg), truth.topic_word) >= 0.9
-    assert _best_match_cosine(topic_word(gibbs, cfg), truth.topic_word) >= 0.9
+    assert _best_match_cosine(topic_word(light, tokens, cfg), truth.topic_word) >= 0.9
+    assert _best_match_cosine(topic_word(gibbs, tokens, cfg), truth.topic_word) >= 0.9
     assert abs(light_trace[-1] - gibbs_trace[-1]) / abs(gibbs_trace[-1]) < 0.01
     assert light_trace[-1] > light_trace[0]
 
@@ -83,3 +87,59 @@ def test_chain_is_reproducible(planted):
     b, _ = _run(lightlda_sweep, tokens, cfg, 2)
     c, _ = _run(lightlda_sweep, tokens, cfg, 2, seed=5)
     assert np.array_equal(a.z, b.z) and not np.array_equal(a.z, c.z)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.floats(1e-3, 10.0), min_size=1, max_size=25), min_size=1,
+                max_size=6))
+def test_segment_alias_encodes_every_ragged_distribution(segments):
+    lens = np.asarray([len(s) for s in segments], np.int32)
+    flat = np.concatenate([np.asarray(s, np.float32) for s in segments])
+    starts = (np.cumsum(lens) - lens).astype(np.int32)
+    seg_of = np.repeat(np.arange(len(lens)), lens).astype(np.int32)
+    prob, alias, item = (np.asarray(a) for a in segment_alias(
+        jnp.asarray(flat), jnp.asarray(starts), jnp.asarray(lens), jnp.asarray(seg_of),
+        int(lens.max())))
+    for a, n in zip(starts, lens, strict=True):
+        b = slice(a, a + n)
+        assert ((alias[b] >= a) & (alias[b] < a + n)).all()
+        assert sorted(item[b]) == list(range(a, a + n))
+        implied = np.zeros(flat.size)
+        np.add.at(implied, item[b], prob[b] / n)
+        np.add.at(implied, item[alias[b]], (1 - prob[b]) / n)
+        w = flat[a:a + n]
+        np.testing.assert_allclose(implied[a:a + n], w / w.sum(), atol=3e-6)
+
+
+def test_log_joint_matches_the_dense_formula(planted):
+    tokens, _ = planted
+    cfg = LdaConfig(num_topics=8)
+    state = init_state(jax.random.key(3), tokens, 8)
+    lg = jax.scipy.special.gammaln
+    wt = np.asarray(word_topic(state, tokens), np.float64)
+    dt = np.asarray(state.doc_topic, np.float64)
+    v, k, d = wt.shape[0], 8, dt.shape[0]
+    a, b = cfg.alpha, cfg.beta
+    dense = (k * (lg(v * b) - v * lg(b)) + lg(wt + b).sum() - lg(wt.sum(0) + v * b).sum()
+             + d * (lg(k * a) - k * lg(a)) + lg(dt + a).sum() - lg(dt.sum(1) + k * a).sum())
+    assert float(log_joint(state, tokens, cfg)) == pytest.approx(float(dense), rel=1e-5)
+
+
+@pytest.mark.parametrize("sparse_below", [0, 5, 10_000])
+def test_hybrid_lookups_equal_the_dense_counts(sparse_below):
+    # All rows dense, a mix, and every row sparse: every n_kw lookup equals the dense matrix,
+    # before and after sampling (the chains differ: sparse-row tokens are sampled first).
+    corpus, _ = synthetic_corpus(jax.random.key(0), num_docs=300, doc_length=80,
+                                 vocab_size=300, num_topics=8)
+    tokens = to_tokens(corpus, sparse_below)
+    cfg = LdaConfig(num_topics=8, chunk=128)
+    state, _ = _run(lightlda_sweep, tokens, cfg, 2)
+    dense = np.asarray(word_topic(state, tokens))
+    np.testing.assert_array_equal(dense, np.asarray(word_topic(counts(tokens, state.z, 8),
+                                                               tokens)))
+    w = jnp.repeat(jnp.arange(300, dtype=jnp.int32), 8)
+    k = jnp.tile(jnp.arange(8, dtype=jnp.int32), 300)
+    lookup = _word_count(state.word_rows, state.zw, tokens, w)
+    np.testing.assert_array_equal(np.asarray(lookup(k)).reshape(300, 8), dense)
+    assert tokens.num_dense == int((np.bincount(corpus.words, minlength=300)
+                                    >= sparse_below).sum())

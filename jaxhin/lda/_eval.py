@@ -1,0 +1,185 @@
+"""Evaluating topic models: inference on unseen documents, held-out document-completion
+perplexity, top words and UMass / NPMI coherence.
+
+`perplexity` takes any (K, V) topic-word matrix, so the benchmark scores every library's model
+with the same code: each held-out document's even-position tokens estimate its topic mixture
+theta (EM with phi fixed, the MAP fold-in), and the odd-position tokens are scored by
+p(w) = sum_k theta_dk phi_kw (Wallach et al., 2009, "document completion").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sp
+
+from jaxhin.data._corpora import Corpus
+from jaxhin.lda._samplers import (
+    LdaConfig,
+    SamplerState,
+    Tokens,
+    _apply,
+    _chunks,
+    _mh_chunk,
+    word_proposal,
+)
+
+
+def _check_vocab(corpus: Corpus, vocab_size: int, what: str) -> None:
+    if corpus.num_tokens and int(corpus.words.max()) >= vocab_size:
+        i = int(np.argmax(corpus.words >= vocab_size))
+        raise ValueError(f"{what}: document {int(corpus.docs[i])} has word id "
+                         f"{int(corpus.words[i])}, outside the model's vocabulary of "
+                         f"{vocab_size} words")
+
+
+def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
+          cfg: LdaConfig, iters: int = 20) -> jax.Array:
+    """Topic mixtures of unseen documents with the trained word side held fixed.
+
+    The same O(1) MH sampler, with target (n_dk^-i + alpha) phi_kw; its word proposal is
+    exactly phi, so the word steps are exact MH. Returns (D_new, K) float32 theta, averaged
+    over the second half of the iterations.
+    """
+    _check_vocab(corpus, tokens.vocab_size, "infer")
+    new = dataclasses.replace(
+        tokens, words=jnp.asarray(corpus.words), docs=jnp.asarray(corpus.docs),
+        doc_start=jnp.asarray(corpus.doc_starts), doc_length=jnp.asarray(corpus.doc_lengths),
+        num_docs=corpus.num_docs)
+    return _infer(key, state, new, cfg, iters)
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "iters"))
+def _infer(key, state, new, cfg, iters):
+    k = state.num_topics
+    table = word_proposal(state, new, cfg)  # reads only the model's word side
+    init_key, key = jax.random.split(key)
+    z = jax.random.randint(init_key, new.words.shape, 0, k, jnp.int32)
+    doc_topic = jnp.zeros((new.num_docs, k), jnp.int32).at[new.docs, z].add(1)
+    index, valid = _chunks(new.words.shape[0], cfg.chunk)
+
+    def sweep(carry, it):
+        doc_topic, z, acc = carry
+
+        def body(c, xs):
+            i, slot, ok = xs
+            full = (c[0], state.word_rows, state.topic_count, c[1], state.zw)
+            new_z, w, d, z0 = _mh_chunk(jax.random.fold_in(jax.random.fold_in(key, it), i),
+                                        full, table, new, cfg, slot, ok, frozen_words=True)
+            out = _apply(full, new, slot, ok, new_z, w, d, z0, frozen_words=True)
+            return (out[0], out[3]), None
+
+        (doc_topic, z), _ = jax.lax.scan(body, (doc_topic, z),
+                                         (jnp.arange(index.shape[0]), index, valid))
+        keep = (it >= iters // 2).astype(jnp.float32)
+        return (doc_topic, z, acc + keep * doc_topic), None
+
+    acc0 = jnp.zeros((new.num_docs, k), jnp.float32)
+    (_, _, acc), _ = jax.lax.scan(sweep, (doc_topic, z, acc0), jnp.arange(iters))
+    kept = iters - iters // 2
+    mean = acc / kept + cfg.alpha
+    return mean / mean.sum(1, keepdims=True)
+
+
+def split_halves(corpus: Corpus) -> tuple[Corpus, Corpus]:
+    """Document completion: (observed, evaluated) = each document's even and odd positions.
+    Documents of one token are observed only (they keep their id; nothing of them is scored)."""
+    pos = np.arange(corpus.num_tokens) - corpus.doc_starts[corpus.docs]
+    odd = pos % 2 == 1
+    obs = Corpus(corpus.words[~odd], corpus.docs[~odd], corpus.vocab, corpus.num_docs,
+                 f"{corpus.name}:observed")
+    ev = Corpus(corpus.words[odd], corpus.docs[odd], corpus.vocab, corpus.num_docs,
+                f"{corpus.name}:evaluated")
+    return obs, ev
+
+
+@functools.partial(jax.jit, static_argnames=("num_docs", "iters", "chunk"))
+def _fold_in_em(phi, words, docs, num_docs, alpha, iters, chunk):
+    k = phi.shape[0]
+    n = words.shape[0]
+    pad = (-n) % chunk
+    w = jnp.pad(words, (0, pad)).reshape(-1, chunk)
+    d = jnp.pad(docs, (0, pad)).reshape(-1, chunk)
+    m = jnp.pad(jnp.ones((n,), jnp.float32), (0, pad)).reshape(-1, chunk)
+    phi_t = phi.T  # (V, K): one row gather per token
+
+    def em(theta, _):
+        def body(acc, xs):
+            wc, dc, mc = xs
+            r = theta[dc] * phi_t[wc]
+            r = r / jnp.maximum(r.sum(1, keepdims=True), 1e-30) * mc[:, None]
+            return acc.at[dc].add(r), None
+
+        acc, _ = jax.lax.scan(body, jnp.zeros((num_docs, k), jnp.float32), (w, d, m))
+        theta = acc + alpha
+        return theta / theta.sum(1, keepdims=True), None
+
+    theta0 = jnp.full((num_docs, k), 1.0 / k, jnp.float32)
+    theta, _ = jax.lax.scan(em, theta0, None, length=iters)
+    return theta
+
+
+def perplexity(phi: np.ndarray | jax.Array, heldout: Corpus, alpha: float, iters: int = 50,
+               chunk: int = 1024) -> float:
+    """Held-out document-completion perplexity of a (K, V) topic-word matrix (rows sum to 1).
+
+    theta of each held-out document is fitted by EM on its even-position tokens (Dirichlet
+    prior alpha, MAP), then exp(-mean log sum_k theta_dk phi_kw) over its odd-position tokens.
+    """
+    phi = jnp.asarray(phi, jnp.float32)
+    if phi.ndim != 2 or phi.shape[1] != heldout.vocab_size:
+        raise ValueError(f"perplexity: phi must be (K, V={heldout.vocab_size}), got "
+                         f"{tuple(phi.shape)}")
+    obs, ev = split_halves(heldout)
+    theta = _fold_in_em(phi, jnp.asarray(obs.words), jnp.asarray(obs.docs), heldout.num_docs,
+                        jnp.float32(alpha), iters, chunk)
+    p = _predictive(theta, phi, jnp.asarray(ev.words), jnp.asarray(ev.docs), chunk)
+    return float(np.exp(-np.mean(np.log(np.maximum(np.asarray(p, np.float64), 1e-300)))))
+
+
+@functools.partial(jax.jit, static_argnames=("chunk",))
+def _predictive(theta, phi, words, docs, chunk):
+    n = words.shape[0]
+    pad = (-n) % chunk
+    w = jnp.pad(words, (0, pad)).reshape(-1, chunk)
+    d = jnp.pad(docs, (0, pad)).reshape(-1, chunk)
+    phi_t = phi.T
+    p = jax.lax.map(lambda xs: (theta[xs[1]] * phi_t[xs[0]]).sum(1), (w, d))
+    return p.reshape(-1)[:n]
+
+
+def top_words(phi: np.ndarray, vocab, n: int = 10) -> list[list[str]]:
+    """The n most probable words of every topic."""
+    idx = np.argsort(-np.asarray(phi), axis=1)[:, :n]
+    return [[vocab[i] for i in row] for row in idx]
+
+
+def coherence(phi: np.ndarray, corpus: Corpus, n: int = 10) -> dict[str, float]:
+    """Mean UMass (Mimno et al., 2011) and NPMI (Bouma, 2009; Röder et al., 2015) coherence of
+    every topic's top-n words, with documents of `corpus` as the co-occurrence windows."""
+    n = min(n, corpus.vocab_size)
+    top = np.argsort(-np.asarray(phi), axis=1)[:, :n]
+    x = sp.csr_matrix((np.ones(corpus.num_tokens, np.float32), (corpus.docs, corpus.words)),
+                      shape=(corpus.num_docs, corpus.vocab_size))
+    x.data[:] = 1.0  # document frequency, not counts
+    x = x.tocsc()
+    num_docs = corpus.num_docs
+    umass, npmi = [], []
+    iu = np.triu_indices(n, 1)
+    for row in top:
+        cols = x[:, row]
+        co = (cols.T @ cols).toarray()  # (n, n) co-document frequencies
+        df = np.diag(co)
+        # UMass: sum over i > j of log((D(w_i, w_j) + 1) / D(w_j)), w sorted by probability.
+        lower = np.tril_indices(n, -1)
+        umass.append(np.mean(np.log((co[lower] + 1.0) / np.maximum(df[lower[1]], 1.0))))
+        p_ij = co[iu] / num_docs
+        p_i, p_j = df[iu[0]] / num_docs, df[iu[1]] / num_docs
+        eps = 1e-12
+        pmi = np.log((p_ij + eps) / (p_i * p_j + eps))
+        npmi.append(np.mean(np.where(p_ij > 0, pmi / -np.log(p_ij + eps), -1.0)))
+    return {"umass": float(np.mean(umass)), "npmi": float(np.mean(npmi))}

@@ -1,0 +1,127 @@
+"""Running a sampler: timed iterations, the log-likelihood trajectory, checkpoints and resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxhin.data._corpora import Corpus
+from jaxhin.lda._samplers import (
+    LdaConfig,
+    SamplerState,
+    Tokens,
+    counts,
+    gibbs_sweep,
+    init_state,
+    lightlda_sweep,
+    log_joint_per_token,
+    to_tokens,
+)
+from jaxhin.train import latest_step, progress, restore_checkpoint, save_checkpoint
+
+SAMPLERS = {"lightlda": lightlda_sweep, "gibbs": gibbs_sweep}
+
+
+@dataclasses.dataclass
+class FitResult:
+    """A trained chain: its state, the token layout, and how it got there.
+
+    Attributes:
+      trace: one dict per evaluation: `iter` (iterations done), `wall_s` (sampling seconds so
+        far, evaluation and compilation excluded), `loglik_per_token`.
+      sample_s: seconds spent in sweeps (this run only, after compilation).
+      compile_s: seconds to compile the sweep.
+      start_iter: the iteration this run started from (> 0 when resumed).
+    """
+
+    state: SamplerState
+    tokens: Tokens
+    trace: list[dict[str, float]]
+    sample_s: float
+    compile_s: float
+    start_iter: int
+    iters: int
+
+    @property
+    def tokens_per_s(self) -> float:
+        done = self.iters - self.start_iter
+        return self.tokens.num_tokens * done / self.sample_s if self.sample_s > 0 else 0.0
+
+
+def _state_tree(state: SamplerState) -> dict[str, Any]:
+    return {"z": state.z, "zw": state.zw, "doc_topic": state.doc_topic,
+            "word_rows": state.word_rows, "topic_count": state.topic_count}
+
+
+def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
+        sampler: str = "lightlda", sparse_below: int = 32, eval_every: int = 10,
+        checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 0,
+        show_progress: bool = True) -> FitResult:
+    """Run `iters` iterations of `sampler` from a random start (or from the newest checkpoint in
+    `checkpoint_dir`). With `init_key, run_key = split(key)`, iteration i uses
+    `fold_in(run_key, i)`, so a resumed chain continues bit-identically.
+
+    Args:
+      key: the chain's key.
+      corpus: a `Corpus`, or `Tokens` already on device.
+      eval_every: compute log p(w, z) per token every this many iterations (and at the end).
+      checkpoint_dir: save the sampler state here every `checkpoint_every` iterations and at the
+        end; resume from it if it holds a step.
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"fit: sampler must be one of {sorted(SAMPLERS)}, got {sampler!r}")
+    if iters < 0:
+        raise ValueError(f"fit: iters must be >= 0, got {iters}")
+    tokens = corpus if isinstance(corpus, Tokens) else to_tokens(corpus, sparse_below)
+    k = cfg.num_topics
+    init_key, key = jax.random.split(key)
+    state = init_state(init_key, tokens, k)
+    start = 0
+    if checkpoint_dir is not None and latest_step(checkpoint_dir) is not None:
+        start = latest_step(checkpoint_dir)
+        try:
+            tree = restore_checkpoint(checkpoint_dir, start, like=_state_tree(state))
+        except ValueError as err:  # orbax refuses other shapes
+            raise ValueError(f"{checkpoint_dir}: checkpoint holds a chain for another corpus or "
+                             f"K than {tokens.num_tokens} tokens, K={k} ({err})") from None
+        state = SamplerState(**{n: jnp.asarray(v) for n, v in tree.items()}, num_topics=k)
+    sweep = SAMPLERS[sampler]
+    t0 = time.perf_counter()
+    compiled = sweep.lower(key, state, tokens, cfg).compile()
+    compile_s = time.perf_counter() - t0
+    trace = [] if start else [{"iter": 0, "wall_s": 0.0,
+                               "loglik_per_token": float(log_joint_per_token(state, tokens, cfg))}]
+    sample_s = 0.0
+    bar = progress(range(start, iters), desc=f"{sampler} K={k}", enabled=show_progress)
+    for it in bar:
+        t = time.perf_counter()
+        state = compiled(jax.random.fold_in(key, it), state, tokens)
+        jax.block_until_ready(state.z)
+        sample_s += time.perf_counter() - t
+        done = it + 1
+        if done % max(eval_every, 1) == 0 or done == iters:
+            ll = float(log_joint_per_token(state, tokens, cfg))
+            trace.append({"iter": done, "wall_s": sample_s, "loglik_per_token": ll})
+            bar.set_postfix(ll=f"{ll:.4f}")
+        if checkpoint_dir is not None and (
+                (checkpoint_every and done % checkpoint_every == 0) or done == iters):
+            save_checkpoint(checkpoint_dir, done, _state_tree(state), max_to_keep=2)
+    return FitResult(state, tokens, trace, sample_s, compile_s, start, iters)
+
+
+def recount(tokens: Tokens, state: SamplerState) -> SamplerState:
+    """Recompute every count from the topics (a consistency check for tests and tools)."""
+    return counts(tokens, state.z, state.num_topics)
+
+
+def best_match_cosine(phi: np.ndarray, truth: np.ndarray) -> float:
+    """Mean over learned topics of the cosine to the closest planted topic."""
+    a = phi / np.linalg.norm(phi, axis=1, keepdims=True)
+    b = truth / np.linalg.norm(truth, axis=1, keepdims=True)
+    return float((a @ b.T).max(1).mean())

@@ -1,0 +1,272 @@
+"""jaxhin LightLDA vs tomotopy, lda, gensim and scikit-learn on KOS, side by side in one run.
+
+For each K, every library trains on the same 90% of KOS documents (alpha = 0.1, beta = 0.01,
+same machine, same cores) for about `--seconds` of training time (at least one iteration or
+pass each), then its topic-word matrix is scored by the same evaluator
+(`jaxhin.lda._eval.perplexity`: document completion on the held-out 10%). Speed is tokens per
+second: corpus tokens / median time of one iteration (one pass for the variational peers).
+
+    python scripts/bench_lda.py --topics 100 1000 10000 --seconds 20 --out bench_lda.json
+    python scripts/bench_lda.py --scaling --out scaling.json   # cost per token against K
+
+Peers come from the `bench` extra. tomotopy runs with `--workers` threads (default: the machine's
+cores, as XLA uses them all) and, as `tomotopy-1w`, with one (the issue's reference setting);
+`lda` is single-threaded Cython Gibbs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def _train_vocab_only(heldout, seen):
+    from jaxhin.data import Corpus
+
+    keep = seen[heldout.words]
+    return Corpus(heldout.words[keep], heldout.docs[keep], heldout.vocab, heldout.num_docs,
+                  heldout.name)
+
+
+def run_jaxhin(train, k, seconds, seed):
+    import jax
+
+    from jaxhin.lda import LdaConfig, init_state, lightlda_sweep, to_tokens, topic_word
+
+    cfg = LdaConfig(num_topics=k, alpha=0.1, beta=0.01, mh_steps=2, chunk=32768)
+    tokens = to_tokens(train)
+    init_key, key = jax.random.split(jax.random.key(seed))
+    state = init_state(init_key, tokens, k)
+    sweep = lightlda_sweep.lower(key, state, tokens, cfg).compile()
+    times, total, it = [], 0.0, 0
+    while total < seconds:
+        t = time.perf_counter()
+        state = sweep(jax.random.fold_in(key, it), state, tokens)
+        jax.block_until_ready(state.z)
+        times.append(time.perf_counter() - t)
+        total += times[-1]
+        it += 1
+    return times, topic_word(state, tokens, cfg)
+
+
+def run_tomotopy(train, k, seconds, seed, workers):
+    import tomotopy as tp
+
+    model = tp.LDAModel(k=k, alpha=0.1, eta=0.01, seed=seed)
+    starts = train.doc_starts
+    for d in range(train.num_docs):
+        ids = train.words[starts[d]:starts[d] + train.doc_lengths[d]]
+        model.add_doc([train.vocab[i] for i in ids])
+    model.train(0, workers=workers)  # initialise (topic assignment), not timed
+    times, total = [], 0.0
+    while total < seconds:
+        t = time.perf_counter()
+        model.train(1, workers=workers)
+        times.append(time.perf_counter() - t)
+        total += times[-1]
+    index = {w: i for i, w in enumerate(train.vocab)}
+    cols = np.asarray([index[w] for w in model.used_vocabs])
+    phi = np.zeros((k, train.vocab_size))
+    for t in range(k):
+        phi[t, cols] = model.get_topic_word_dist(t)
+    return times, phi
+
+
+def _doc_word(train):
+    import scipy.sparse as sp
+
+    x = sp.csr_matrix((np.ones(train.num_tokens, np.int64), (train.docs, train.words)),
+                      shape=(train.num_docs, train.vocab_size))
+    x.sum_duplicates()
+    return x
+
+
+def run_lda(train, k, seconds, seed):
+    import logging
+
+    import lda
+
+    logging.getLogger("lda").setLevel(logging.WARNING)
+    x = _doc_word(train)
+    # `lda` trains only in one call: size it from the marginal cost of 2 extra iterations.
+    cost = []
+    for n in (1, 3):
+        t = time.perf_counter()
+        lda.LDA(n_topics=k, n_iter=n, alpha=0.1, eta=0.01, random_state=seed).fit(x)
+        cost.append(time.perf_counter() - t)
+        if cost[0] > seconds:
+            break
+    per_iter = max((cost[-1] - cost[0]) / 2, 1e-3) if len(cost) == 2 else cost[0]
+    n_iter = max(1, int(seconds / per_iter))
+    t = time.perf_counter()
+    model = lda.LDA(n_topics=k, n_iter=n_iter, alpha=0.1, eta=0.01, random_state=seed).fit(x)
+    total = time.perf_counter() - t
+    return [total / n_iter] * n_iter, model.topic_word_
+
+
+def run_gensim(train, k, seconds, seed):
+    import logging
+
+    from gensim.models import LdaModel
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    x = _doc_word(train)
+    bow = [list(zip(x.indices[x.indptr[d]:x.indptr[d + 1]].tolist(),
+                    x.data[x.indptr[d]:x.indptr[d + 1]].tolist(), strict=True))
+           for d in range(train.num_docs)]
+    t = time.perf_counter()
+    model = LdaModel(bow, num_topics=k, id2word={i: w for i, w in enumerate(train.vocab)},
+                     alpha=np.full(k, 0.1), eta=0.01, passes=1, random_state=seed,
+                     chunksize=2000)
+    times = [time.perf_counter() - t]
+    while sum(times) < seconds:
+        t = time.perf_counter()
+        model.update(bow, passes=1)
+        times.append(time.perf_counter() - t)
+    return times, model.get_topics()
+
+
+def run_sklearn(train, k, seconds, seed):
+    from sklearn.decomposition import LatentDirichletAllocation
+
+    x = _doc_word(train)
+    model = LatentDirichletAllocation(n_components=k, doc_topic_prior=0.1, topic_word_prior=0.01,
+                                      learning_method="online", random_state=seed,
+                                      total_samples=train.num_docs, batch_size=512)
+    times = []
+    while sum(times) < seconds:
+        t = time.perf_counter()
+        model.partial_fit(x)
+        times.append(time.perf_counter() - t)
+    phi = model.components_
+    return times, phi / phi.sum(1, keepdims=True)
+
+
+def scaling(corpus, ks, repeats, seed, warmup):
+    """Seconds per token of LightLDA (all of KOS) and exact Gibbs (its first 300 documents, Gibbs
+    being O(K) per token) at each K: medians of `repeats` iterations after compilation and
+    `warmup` iterations (LightLDA's first iterations from a random start touch many more
+    distinct topics per document, so they cost more at large K than the steady state)."""
+    import jax
+
+    from jaxhin.data import Corpus
+    from jaxhin.lda import (
+        LdaConfig,
+        gibbs_sweep,
+        init_state,
+        lightlda_sweep,
+        to_tokens,
+    )
+
+    n_small = int(corpus.doc_starts[300]) if corpus.num_docs > 300 else corpus.num_tokens
+    small = Corpus(corpus.words[:n_small], corpus.docs[:n_small], corpus.vocab,
+                   min(300, corpus.num_docs), "kos:300")
+    out = {}
+    for name, sweep, data in (("lightlda", lightlda_sweep, corpus), ("gibbs", gibbs_sweep, small)):
+        tokens = to_tokens(data)
+        for k in ks:
+            cfg = LdaConfig(num_topics=k, chunk=32768)
+            init_key, key = jax.random.split(jax.random.key(seed))
+            state = init_state(init_key, tokens, k)
+            fn = sweep.lower(key, state, tokens, cfg).compile()
+            for it in range(warmup if name == "lightlda" else 0):
+                state = fn(jax.random.fold_in(key, 10_000 + it), state, tokens)
+            times = []
+            for it in range(repeats):
+                t = time.perf_counter()
+                state = fn(jax.random.fold_in(key, it), state, tokens)
+                jax.block_until_ready(state.z)
+                times.append(time.perf_counter() - t)
+            out[(name, k)] = statistics.median(times) / tokens.num_tokens
+            print(f"{name:8s} K={k:6d}: {out[(name, k)] * 1e9:9.1f} ns/token "
+                  f"({tokens.num_tokens} tokens, median of {repeats}"
+                  f"{f' after {warmup} warm-up iterations' if name == 'lightlda' else ''})",
+                  flush=True)
+        ratio = out[(name, ks[-1])] / out[(name, ks[0])]
+        print(f"{name:8s} time per token K={ks[-1]} / K={ks[0]}: x{ratio:.2f}", flush=True)
+    return [{"sampler": n, "K": k, "s_per_token": v} for (n, k), v in out.items()]
+
+
+PEERS = ("tomotopy", "tomotopy-1w", "lda", "gensim", "sklearn")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--topics", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="training time per library and K (at least one iteration)")
+    parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--scaling", action="store_true",
+                        help="instead: seconds per token against K for LightLDA and exact Gibbs")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="--scaling: LightLDA iterations run before timing")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+
+    import jax
+
+    from jaxhin.data import heldout_split, load_kos
+    from jaxhin.lda._eval import perplexity
+    from jaxhin.train import make_results, write_results
+
+    corpus = load_kos(args.data_root)
+    if args.scaling:
+        start = time.perf_counter()
+        rows = scaling(corpus, sorted(args.topics), args.repeats, args.seed, args.warmup)
+        if args.out:
+            write_results(args.out, make_results(system="lda", command="bench_lda --scaling",
+                                                 config=vars(args), metrics={"rows": rows},
+                                                 wall_s=time.perf_counter() - start))
+            print(f"wrote {args.out}")
+        return 0
+    train, heldout = heldout_split(corpus, jax.random.key(args.seed), 0.1)
+    seen = np.bincount(train.words, minlength=train.vocab_size) > 0
+    heldout = _train_vocab_only(heldout, seen)
+    print(f"{corpus}: train {train.num_tokens} tokens, held-out {heldout.num_tokens} tokens "
+          f"(words seen in training)", flush=True)
+    rows = []
+    start = time.perf_counter()
+    for k in args.topics:
+        runners = {
+            "jaxhin": lambda k=k: run_jaxhin(train, k, args.seconds, args.seed),
+            "tomotopy": lambda k=k: run_tomotopy(train, k, args.seconds, args.seed, args.workers),
+            "tomotopy-1w": lambda k=k: run_tomotopy(train, k, args.seconds, args.seed, 1),
+            "lda": lambda k=k: run_lda(train, k, args.seconds, args.seed),
+            "gensim": lambda k=k: run_gensim(train, k, args.seconds, args.seed),
+            "sklearn": lambda k=k: run_sklearn(train, k, args.seconds, args.seed)}
+        for name in ["jaxhin", *args.peers]:
+            times, phi = runners[name]()
+            row = {"K": k, "library": name, "iterations": len(times), "train_s": sum(times),
+                   "tokens_per_s": train.num_tokens / statistics.median(times),
+                   "perplexity": perplexity(phi, heldout, 0.1)}
+            rows.append(row)
+            print(f"K={k:6d} {name:9s} {row['iterations']:4d} iters {row['train_s']:7.1f} s "
+                  f"{row['tokens_per_s'] / 1e6:8.3f}M tokens/s  perplexity "
+                  f"{row['perplexity']:9.1f}", flush=True)
+        ours = next(r for r in rows if r["K"] == k and r["library"] == "jaxhin")
+        for r in rows:
+            if r["K"] == k and r["library"] != "jaxhin":
+                r["speed_ratio"] = ours["tokens_per_s"] / r["tokens_per_s"]
+                r["perplexity_ratio"] = ours["perplexity"] / r["perplexity"]
+                print(f"    jaxhin / {r['library']:9s}: tokens/s x{r['speed_ratio']:7.2f}, "
+                      f"perplexity x{r['perplexity_ratio']:.3f} (< 1 is better)", flush=True)
+    if args.out:
+        write_results(args.out, make_results(
+            system="lda", command="bench_lda", config=vars(args),
+            metrics={"rows": rows, "train_tokens": train.num_tokens,
+                     "heldout_tokens": heldout.num_tokens},
+            wall_s=time.perf_counter() - start))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
