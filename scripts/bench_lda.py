@@ -149,8 +149,8 @@ def run_sklearn(train, k, seconds, seed):
 
 def scaling(corpus, ks, repeats, seed, warmup):
     """Seconds per token of LightLDA (all of KOS) and exact Gibbs (its first 300 documents, Gibbs
-    being O(K) per token) at each K: medians of `repeats` iterations after compilation and
-    `warmup` iterations (LightLDA's first iterations from a random start touch many more
+    being O(K) per token) at each K: medians of `repeats` iterations, interleaved across K,
+    after compilation and `warmup` iterations (LightLDA's first iterations from a random start touch many more
     distinct topics per document, so they cost more at large K than the steady state)."""
     import jax
 
@@ -169,6 +169,7 @@ def scaling(corpus, ks, repeats, seed, warmup):
     out = {}
     for name, sweep, data in (("lightlda", lightlda_sweep, corpus), ("gibbs", gibbs_sweep, small)):
         tokens = to_tokens(data)
+        chains = {}
         for k in ks:
             cfg = LdaConfig(num_topics=k, chunk=32768)
             init_key, key = jax.random.split(jax.random.key(seed))
@@ -176,17 +177,24 @@ def scaling(corpus, ks, repeats, seed, warmup):
             fn = sweep.lower(key, state, tokens, cfg).compile()
             for it in range(warmup if name == "lightlda" else 0):
                 state = fn(jax.random.fold_in(key, 10_000 + it), state, tokens)
-            times = []
-            for it in range(repeats):
+            chains[k] = [fn, key, state, []]
+        # Interleaved: repeat r times every K once, so machine drift hits all K alike.
+        for it in range(repeats):
+            for k in ks:
+                fn, key, state, times = chains[k]
                 t = time.perf_counter()
                 state = fn(jax.random.fold_in(key, it), state, tokens)
                 jax.block_until_ready(state.z)
                 times.append(time.perf_counter() - t)
+                chains[k][2] = state
+        for k in ks:
+            times = chains[k][3]
             out[(name, k)] = statistics.median(times) / tokens.num_tokens
             print(f"{name:8s} K={k:6d}: {out[(name, k)] * 1e9:9.1f} ns/token "
-                  f"({tokens.num_tokens} tokens, median of {repeats}"
-                  f"{f' after {warmup} warm-up iterations' if name == 'lightlda' else ''})",
-                  flush=True)
+                  f"({tokens.num_tokens} tokens, median of {repeats} interleaved"
+                  f"{f' after {warmup} warm-up iterations' if name == 'lightlda' else ''}; "
+                  f"min {min(times) / tokens.num_tokens * 1e9:.1f}, max "
+                  f"{max(times) / tokens.num_tokens * 1e9:.1f})", flush=True)
         ratio = out[(name, ks[-1])] / out[(name, ks[0])]
         print(f"{name:8s} time per token K={ks[-1]} / K={ks[0]}: x{ratio:.2f}", flush=True)
     return [{"sampler": n, "K": k, "s_per_token": v} for (n, k), v in out.items()]
