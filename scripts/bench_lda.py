@@ -11,6 +11,7 @@ second: corpus tokens / median time of one iteration (one pass for the variation
 
     python scripts/bench_lda.py --topics 100 1000 10000 --seconds 20 --out bench_lda.json
     python scripts/bench_lda.py --scaling --out scaling.json   # cost per token against K
+    python scripts/bench_lda.py --convergence --out conv.json  # against exact Gibbs, staleness
 
 Peers come from the `bench` extra. tomotopy runs with `--workers` threads (default: the machine's
 cores, as XLA uses them all) and, as `tomotopy-1w`, with one (the issue's reference setting);
@@ -208,6 +209,44 @@ def scaling(corpus, ks, repeats, seed, warmup):
     return [{"sampler": n, "K": k, "s_per_token": v} for (n, k), v in out.items()]
 
 
+def convergence(seeds, iters):
+    """Acceptance 1 and the staleness effect: on the synthetic corpus (8 planted topics), final
+    log p(w, z)/token and topic recovery of exact Gibbs and of LightLDA for several chunk sizes
+    and MH steps, over `seeds` chains each (medians: both samplers sometimes stay in a local
+    mode with two topics merged)."""
+    import jax
+
+    from jaxhin.data import synthetic_corpus
+    from jaxhin.lda import LdaConfig, best_match_cosine, fit, topic_word
+
+    corpus, truth = synthetic_corpus(jax.random.key(0), num_docs=300, doc_length=80,
+                                     vocab_size=300, num_topics=8)
+
+    def run(sampler, cfg):
+        ll, cos = [], []
+        for s in range(seeds):
+            r = fit(jax.random.key(s), corpus, cfg, iters, sampler=sampler, eval_every=iters,
+                    show_progress=False)
+            ll.append(r.trace[-1]["loglik_per_token"])
+            cos.append(best_match_cosine(topic_word(r.state, r.tokens, cfg), truth.topic_word))
+        return np.array(ll), np.array(cos)
+
+    gibbs, gcos = run("gibbs", LdaConfig(num_topics=8))
+    print(f"gibbs: log p/token median {np.median(gibbs):.4f} (seeds {np.round(gibbs, 4)}), "
+          f"cosine min {gcos.min():.3f}", flush=True)
+    rows = []
+    for mh in (2, 4):
+        for chunk in (16, 512, 4096, 32768):
+            ll, cos = run("lightlda", LdaConfig(num_topics=8, chunk=chunk, mh_steps=mh))
+            gap = abs(np.median(ll) / np.median(gibbs) - 1)
+            rows.append({"mh_steps": mh, "chunk": chunk, "loglik": ll.tolist(),
+                         "median_gap": gap, "cosine_min": cos.min(), "cosine_mean": cos.mean()})
+            print(f"lightlda mh_steps={mh} chunk={chunk:6d}: median gap to Gibbs "
+                  f"{100 * gap:.2f}% (seeds {np.round(ll, 4)}), cosine mean {cos.mean():.4f} "
+                  f"min {cos.min():.3f}", flush=True)
+    return {"gibbs": gibbs.tolist(), "lightlda": rows}
+
+
 def _row(k, name, times, ppl, train):
     return {"K": k, "library": name, "iterations": len(times), "train_s": sum(times),
             "tokens_per_s": train.num_tokens / statistics.median(times), "perplexity": ppl}
@@ -227,6 +266,8 @@ def main(argv=None):
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--scaling", action="store_true",
                         help="instead: seconds per token against K for LightLDA and exact Gibbs")
+    parser.add_argument("--convergence", action="store_true",
+                        help="instead: LightLDA against exact Gibbs on the synthetic corpus")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=10,
                         help="--scaling: LightLDA iterations run before timing")
@@ -239,6 +280,14 @@ def main(argv=None):
     from jaxhin.lda._eval import perplexity
     from jaxhin.train import make_results, write_results
 
+    if args.convergence:
+        start = time.perf_counter()
+        metrics = convergence(5, 100)
+        if args.out:
+            write_results(args.out, make_results(system="lda", command="bench_lda --convergence",
+                                                 config=vars(args), metrics=metrics,
+                                                 wall_s=time.perf_counter() - start))
+        return 0
     corpus = load_kos(args.data_root)
     if args.scaling:
         start = time.perf_counter()
