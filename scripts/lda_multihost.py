@@ -12,9 +12,10 @@ On a real cluster pass --coordinator HOST:PORT (or nothing where jax.distributed
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
+
+from jaxhin.train import add_multihost_arguments, start_multihost, stop_multihost
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,24 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=512)
     parser.add_argument("--staleness", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--processes", type=int, default=1)
-    parser.add_argument("--process-id", type=int, default=0)
-    parser.add_argument("--local-devices", type=int, default=None,
-                        help="fake CPU devices per process (sets XLA_FLAGS before JAX starts)")
-    parser.add_argument("--coordinator", default="127.0.0.1:12356")
     parser.add_argument("--out", default=None)
+    add_multihost_arguments(parser, port=12356)
     args = parser.parse_args(argv)
-    if args.local_devices:
-        os.environ["XLA_FLAGS"] = (f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform"
-                                   f"_device_count={args.local_devices}").strip()
+    start_multihost(args)
     import jax
 
-    if args.processes > 1:
-        jax.distributed.initialize(args.coordinator, num_processes=args.processes,
-                                   process_id=args.process_id)
     from jaxhin.data import load_kos, synthetic_corpus
-    from jaxhin.lda import LdaConfig
-    from jaxhin.lda._dist import (
+    from jaxhin.lda import (
+        LdaConfig,
         device_tokens,
         dist_log_joint_per_token,
         init_dist,
@@ -53,8 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     from jaxhin.sbp import make_mesh, parse_mesh
     from jaxhin.train import make_results, write_results
 
-    print(f"process {jax.process_index()}/{jax.process_count()}: {jax.local_device_count()} "
-          f"local of {jax.device_count()} devices", file=sys.stderr)
     axes = parse_mesh(args.mesh)
     if set(axes) != {"data", "model"}:
         print(f"--mesh {args.mesh}: expected data=N,model=M", file=sys.stderr)
@@ -81,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         write_results(args.out, make_results(
             system="lda", command="multihost", config=vars(args),
             metrics={"loglik_per_token": trace, "tokens": corpus.num_tokens}, wall_s=wall))
+    stop_multihost(args)
     return 0
 
 

@@ -11,9 +11,10 @@ On a real cluster pass --coordinator HOST:PORT (or nothing where jax.distributed
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
+
+from jaxhin.train import add_multihost_arguments, start_multihost, stop_multihost
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,27 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mesh", default="data=2,model=4")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--processes", type=int, default=1)
-    parser.add_argument("--process-id", type=int, default=0)
-    parser.add_argument("--local-devices", type=int, default=None,
-                        help="fake CPU devices per process (sets XLA_FLAGS before JAX starts)")
-    parser.add_argument("--coordinator", default="127.0.0.1:12355")
     parser.add_argument("--out", default=None)
+    add_multihost_arguments(parser, port=12355)
     args = parser.parse_args(argv)
-    if args.local_devices:
-        os.environ["XLA_FLAGS"] = (f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform"
-                                   f"_device_count={args.local_devices}").strip()
+    start_multihost(args)
     import jax
 
-    if args.processes > 1:
-        jax.distributed.initialize(args.coordinator, num_processes=args.processes,
-                                   process_id=args.process_id)
     from jaxhin.sbp import make_mesh, parse_mesh
     from jaxhin.sbp._gpt import TINY, train_spmd
     from jaxhin.train import make_results, write_results
 
-    print(f"process {jax.process_index()}/{jax.process_count()}: {jax.local_device_count()} "
-          f"local of {jax.device_count()} devices", file=sys.stderr)
     start = time.perf_counter()
     losses = train_spmd(jax.random.key(args.seed), make_mesh(parse_mesh(args.mesh)), TINY,
                         steps=args.steps)
@@ -53,8 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                                        "model_config": TINY},
                                metrics={"losses": losses}, wall_s=time.perf_counter() - start)
         write_results(args.out, results)
-    if args.processes > 1:
-        jax.distributed.shutdown()
+    stop_multihost(args)
     return 0
 
 

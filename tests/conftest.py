@@ -69,3 +69,49 @@ def write_hgb(tmp_path):
         return folder
 
     return write
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _script_env(devices: int | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    if devices:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    return env
+
+
+@pytest.fixture
+def run_multihost(tmp_path):
+    """Run a `scripts/*_multihost.py` as `processes` local processes sharing 8 CPU devices
+    (jax.distributed on 127.0.0.1); returns (process 0's --out JSON, every process's stdout)."""
+    import json
+    import subprocess
+    import sys
+
+    def run(script, *args, processes=1):
+        out = tmp_path / f"{Path(script).stem}-{processes}.json"
+        if processes == 1:
+            done = subprocess.run([sys.executable, str(script), *args, "--out", str(out)],
+                                  env=_script_env(8), capture_output=True, text=True,
+                                  timeout=300)
+            assert done.returncode == 0, done.stderr[-2000:]
+            return json.loads(out.read_text()), [done.stdout]
+        coordinator = f"127.0.0.1:{_free_port()}"
+        procs = [subprocess.Popen(
+            [sys.executable, str(script), *args, "--processes", str(processes),
+             "--process-id", str(i), "--local-devices", str(8 // processes),
+             "--coordinator", coordinator, *(["--out", str(out)] if i == 0 else [])],
+            env=_script_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i in range(processes)]
+        outs = [p.communicate(timeout=300) for p in procs]
+        for p, (_, err) in zip(procs, outs, strict=True):
+            assert p.returncode == 0, err[-2000:]
+        return json.loads(out.read_text()), [o for o, _ in outs]
+
+    return run

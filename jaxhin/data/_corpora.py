@@ -273,7 +273,7 @@ def tokenize(text: str, stop_words: frozenset[str] = STOP_WORDS) -> list[str]:
 
 def corpus_from_texts(texts, *, min_df: int = 5, max_df: float = 0.5,
                       stop_words: frozenset[str] = STOP_WORDS, name: str = "texts",
-                      sources=None) -> Corpus:
+                      sources=None, skip_empty: bool = False) -> Corpus:
     """A bag-of-words corpus from raw documents.
 
     Keeps words that occur in at least `min_df` documents and in at most a `max_df` share of
@@ -281,7 +281,7 @@ def corpus_from_texts(texts, *, min_df: int = 5, max_df: float = 0.5,
 
     Raises:
       CorpusError: a document left empty after tokenising and filtering, naming it (by
-        `sources[i]` when given, else its index).
+        `sources[i]` when given, else its index); with `skip_empty` such documents are dropped.
     """
     if not 0.0 < max_df <= 1.0:
         raise ValueError(f"corpus_from_texts: max_df must be in (0, 1], got {max_df}")
@@ -293,17 +293,20 @@ def corpus_from_texts(texts, *, min_df: int = 5, max_df: float = 0.5,
     limit = max_df * len(docs)
     vocab = sorted(t for t, c in df.items() if c >= min_df and c <= limit)
     index = {t: i for i, t in enumerate(vocab)}
-    words, doc_ids = [], []
-    for d, toks in enumerate(docs):
+    words, doc_ids, kept = [], [], 0
+    for i, toks in enumerate(docs):
         ids = [index[t] for t in toks if t in index]
         if not ids:
-            where = sources[d] if sources is not None else f"document {d}"
+            if skip_empty:
+                continue
+            where = sources[i] if sources is not None else f"document {i}"
             raise CorpusError(f"{where}: empty after tokenising (min_df={min_df}, "
                               f"max_df={max_df}); drop it or relax the filters")
         words.extend(ids)
-        doc_ids.extend([d] * len(ids))
+        doc_ids.extend([kept] * len(ids))
+        kept += 1
     return Corpus(np.asarray(words, np.int32), np.asarray(doc_ids, np.int32), tuple(vocab),
-                  len(docs), name)
+                  kept, name)
 
 
 def load_20news(root: str | os.PathLike[str] | None = None, subset: str = "train", *,
@@ -315,27 +318,12 @@ def load_20news(root: str | os.PathLike[str] | None = None, subset: str = "train
     if subset not in ("train", "test"):
         raise ValueError(f"load_20news: subset must be 'train' or 'test', got {subset!r}")
     path = dataset_dir("20news", root) / "20news-bydate.tar.gz"
-    texts, sources = [], []
+    texts = []
     with tarfile.open(path, "r:gz") as tar:
         for member in tar:
             if not member.isfile() or f"-{subset}/" not in member.name:
                 continue
             raw = tar.extractfile(member).read().decode("latin-1")
-            body = raw.split("\n\n", 1)[1] if "\n\n" in raw else raw
-            if tokenize(body):
-                texts.append(body)
-                sources.append(f"{path}:{member.name}")
-    # The document-frequency filters may still empty a message: skip those, then build.
-    keep, kept_sources = [], []
-    tokens = [tokenize(t) for t in texts]
-    df: dict[str, int] = {}
-    for toks in tokens:
-        for t in set(toks):
-            df[t] = df.get(t, 0) + 1
-    ok_words = {t for t, c in df.items() if c >= min_df and c <= max_df * len(tokens)}
-    for text, src, toks in zip(texts, sources, tokens, strict=True):
-        if any(t in ok_words for t in toks):
-            keep.append(text)
-            kept_sources.append(src)
-    return corpus_from_texts(keep, min_df=min_df, max_df=max_df, name=f"20news-{subset}",
-                             sources=kept_sources)
+            texts.append(raw.split("\n\n", 1)[1] if "\n\n" in raw else raw)
+    return corpus_from_texts(texts, min_df=min_df, max_df=max_df, name=f"20news-{subset}",
+                             skip_empty=True)

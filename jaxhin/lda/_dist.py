@@ -282,8 +282,8 @@ def dist_log_joint_per_token(state: DistState, layout: DistLayout, cfg: LdaConfi
     from jaxhin.lda._samplers import _log_joint
 
     g = layout.tokens
-    zw = jnp.asarray(np.asarray(state.zw.addressable_data(0)))
-    tc = jnp.asarray(np.asarray(state.topic_count.addressable_data(0)))
+    # Replicated: any local copy is the whole array, on every process.
+    zw, tc = state.zw.addressable_data(0), state.topic_count.addressable_data(0)
     docs = g.docs[g.word_order]
     # _log_joint sorts (word, z) and (doc, z) pairs itself, so word-major order is fine.
     value = _log_joint(zw, g.slot_word, docs, g.doc_length, tc, g.vocab_size,

@@ -97,14 +97,15 @@ def split_halves(corpus: Corpus) -> tuple[Corpus, Corpus]:
     return obs, ev
 
 
+def _blocks(x: jax.Array, chunk: int) -> jax.Array:
+    """(n,) -> (ceil(n / chunk), chunk), zero-padded at the end."""
+    return jnp.pad(x, (0, (-x.shape[0]) % chunk)).reshape(-1, chunk)
+
+
 @functools.partial(jax.jit, static_argnames=("num_docs", "iters", "chunk"))
 def _fold_in_em(phi, words, docs, num_docs, alpha, iters, chunk):
     k = phi.shape[0]
-    n = words.shape[0]
-    pad = (-n) % chunk
-    w = jnp.pad(words, (0, pad)).reshape(-1, chunk)
-    d = jnp.pad(docs, (0, pad)).reshape(-1, chunk)
-    m = jnp.pad(jnp.ones((n,), jnp.float32), (0, pad)).reshape(-1, chunk)
+    w, d, m = (_blocks(x, chunk) for x in (words, docs, jnp.ones(words.shape, jnp.float32)))
     phi_t = phi.T  # (V, K): one row gather per token
 
     def em(theta, _):
@@ -143,13 +144,10 @@ def perplexity(phi: np.ndarray | jax.Array, heldout: Corpus, alpha: float, iters
 
 @functools.partial(jax.jit, static_argnames=("chunk",))
 def _predictive(theta, phi, words, docs, chunk):
-    n = words.shape[0]
-    pad = (-n) % chunk
-    w = jnp.pad(words, (0, pad)).reshape(-1, chunk)
-    d = jnp.pad(docs, (0, pad)).reshape(-1, chunk)
     phi_t = phi.T
-    p = jax.lax.map(lambda xs: (theta[xs[1]] * phi_t[xs[0]]).sum(1), (w, d))
-    return p.reshape(-1)[:n]
+    p = jax.lax.map(lambda xs: (theta[xs[1]] * phi_t[xs[0]]).sum(1),
+                    (_blocks(words, chunk), _blocks(docs, chunk)))
+    return p.reshape(-1)[:words.shape[0]]
 
 
 def top_words(phi: np.ndarray, vocab, n: int = 10) -> list[list[str]]:

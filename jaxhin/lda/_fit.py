@@ -16,7 +16,6 @@ from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,
     Tokens,
-    counts,
     gibbs_sweep,
     init_state,
     lightlda_sweep,
@@ -82,9 +81,10 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
     k = cfg.num_topics
     init_key, key = jax.random.split(key)
     state = init_state(init_key, tokens, k)
-    start = 0
-    if checkpoint_dir is not None and latest_step(checkpoint_dir) is not None:
-        start = latest_step(checkpoint_dir)
+    start = latest_step(checkpoint_dir) if checkpoint_dir is not None else None
+    if start is None:
+        start = 0
+    else:
         try:
             tree = restore_checkpoint(checkpoint_dir, start, like=_state_tree(state))
         except ValueError as err:  # orbax refuses other shapes
@@ -113,11 +113,6 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
                 (checkpoint_every and done % checkpoint_every == 0) or done == iters):
             save_checkpoint(checkpoint_dir, done, _state_tree(state), max_to_keep=2)
     return FitResult(state, tokens, trace, sample_s, compile_s, start, iters)
-
-
-def recount(tokens: Tokens, state: SamplerState) -> SamplerState:
-    """Recompute every count from the topics (a consistency check for tests and tools)."""
-    return counts(tokens, state.z, state.num_topics)
 
 
 def best_match_cosine(phi: np.ndarray, truth: np.ndarray) -> float:

@@ -1,17 +1,20 @@
 """jaxhin.train: pieces every system's training shares.
 
 Metrics (`f1_scores`, `mean_std`), orbax checkpoints (`save_checkpoint`, `restore_checkpoint`,
-`latest_step`), progress bars (`progress`) and the results JSON (`make_results`,
+`latest_step`), progress bars (`progress`), multi-process start-up for scripts
+(`add_multihost_arguments`, `start_multihost`) and the results JSON (`make_results`,
 `write_results`) that every CLI command writes with `--out`.
 """
 
 from jaxhin.train._checkpoint import latest_step, restore_checkpoint, save_checkpoint
 from jaxhin.train._metrics import f1_scores, mean_std
+from jaxhin.train._multihost import add_multihost_arguments, start_multihost, stop_multihost
 from jaxhin.train._progress import progress
 from jaxhin.train._results import RESULT_KEYS, env_info, make_results, to_jsonable, write_results
 
 __all__ = [
     "RESULT_KEYS",
+    "add_multihost_arguments",
     "env_info",
     "f1_scores",
     "latest_step",
@@ -20,6 +23,8 @@ __all__ = [
     "progress",
     "restore_checkpoint",
     "save_checkpoint",
+    "start_multihost",
+    "stop_multihost",
     "to_jsonable",
     "write_results",
 ]

@@ -2,11 +2,6 @@
 exactly the single-device sampler, the trajectory matches one device's within sampling noise,
 and 2 processes x 4 devices give the same chain as 1 process x 8 devices."""
 
-import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -98,37 +93,12 @@ def test_trajectory_matches_one_device_within_noise(corpus):
         assert (many[:, -1] > many[:, 0]).all()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(devices):
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    if devices:
-        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    return env
-
-
 @pytest.mark.devices(8)
-def test_two_processes_give_the_same_chain(tmp_path):
+def test_two_processes_give_the_same_chain(run_multihost):
     args = ["--iters", "4", "--mesh", "data=4,model=2"]
-    one = subprocess.run([sys.executable, str(SCRIPT), *args, "--out", str(tmp_path / "1.json")],
-                         env=_env(8), capture_output=True, text=True, timeout=300)
-    assert one.returncode == 0, one.stderr[-2000:]
-    coordinator = f"127.0.0.1:{_free_port()}"
-    procs = [subprocess.Popen(
-        [sys.executable, str(SCRIPT), *args, "--processes", "2", "--process-id", str(i),
-         "--local-devices", "4", "--coordinator", coordinator,
-         *(["--out", str(tmp_path / "2.json")] if i == 0 else [])],
-        env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for i in range(2)]
-    outs = [p.communicate(timeout=300) for p in procs]
-    for p, (_, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err[-2000:]
-    single = json.loads((tmp_path / "1.json").read_text())["metrics"]["loglik_per_token"]
-    multi = json.loads((tmp_path / "2.json").read_text())
+    one, _ = run_multihost(SCRIPT, *args)
+    multi, _ = run_multihost(SCRIPT, *args, processes=2)
+    single = one["metrics"]["loglik_per_token"]
     assert multi["env"]["process_count"] == 2 and multi["env"]["device_count"] == 8
     assert single == multi["metrics"]["loglik_per_token"]  # bit-identical chain
     assert single[-1] > single[0]
