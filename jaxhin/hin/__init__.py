@@ -18,26 +18,43 @@ from jaxhin.hin._graph import (
     from_hgb,
     node_features,
 )
-from jaxhin.hin._models import GAT, GCN, MODELS, InputProjection
+from jaxhin.hin._hinormer import HINormer, context_sequences
+from jaxhin.hin._models import GAT, GCN, HGT, RGCN, AttentionConv, HGTLayer, InputProjection
 from jaxhin.hin._protocol import predictions, score_test_set, split_train_val, write_submission
-from jaxhin.hin._train import SeedResult, TrainConfig, run_seeds, train_and_evaluate
+from jaxhin.hin._recipes import recipe
+from jaxhin.hin._train import (
+    MODELS,
+    SeedResult,
+    TrainConfig,
+    build_model,
+    run_seeds,
+    train_and_evaluate,
+)
 
 __all__ = [
     "GAT",
     "GCN",
+    "HGT",
     "MODELS",
+    "RGCN",
+    "AttentionConv",
+    "HGTLayer",
+    "HINormer",
     "HeteroGraph",
     "InputProjection",
     "SeedResult",
     "TrainConfig",
     "add_reverse_edges",
     "add_self_loops",
+    "build_model",
+    "context_sequences",
     "disparity",
     "f1_by_quintile",
     "from_hgb",
     "node_features",
     "predictions",
     "quintile_edges",
+    "recipe",
     "run_seeds",
     "score_test_set",
     "split_train_val",

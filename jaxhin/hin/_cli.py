@@ -10,8 +10,7 @@ from jaxhin.cli import Command, UsageError
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    from jaxhin.hin._models import MODELS
-    from jaxhin.hin._train import TrainConfig
+    from jaxhin.hin._train import MODELS, TrainConfig
 
     defaults = TrainConfig()
     parser.add_argument("--dataset", default="synthetic",
@@ -26,8 +25,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         if field.name == "model":
             continue
         flag = "--" + field.name.replace("_", "-")
-        parser.add_argument(flag, type=type(field.default), default=field.default,
-                            help=f"default {field.default}")
+        parser.add_argument(flag, type=type(field.default), default=None,
+                            help=f"default: the model's recipe for the dataset, else "
+                                 f"{field.default}")
 
 
 def _load(args):
@@ -51,11 +51,12 @@ def _load(args):
 def _run(args: argparse.Namespace):
     from jaxhin.data import HgbFormatError, write_results_dir
     from jaxhin.hin._protocol import write_submission
+    from jaxhin.hin._recipes import recipe
     from jaxhin.hin._train import TrainConfig, run_seeds
 
-    config = TrainConfig(model=args.model, **{
-        f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-        if f.name != "model"})
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+             if f.name != "model" and getattr(args, f.name) is not None}
+    config = TrainConfig(model=args.model, **{**recipe(args.model, args.dataset), **given})
     if args.pred_dir is not None:
         write_results_dir(args.pred_dir)
     try:

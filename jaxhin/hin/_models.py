@@ -1,21 +1,37 @@
-"""Homogeneous GNN baselines of HGB (Lv et al., KDD 2021) on typed graphs, in Flax Linen.
+"""HGB's baselines (Lv et al., KDD 2021) on typed graphs, in Flax Linen.
 
-Both see the heterogeneous graph as one graph (all edge types, self-loops included) after a
-per-type input projection, as HGB's GCN and GAT baselines do. Message passing is segment ops
-over the edge list (jraph): no Python loop over nodes or edges.
+Every model maps `(graph, features, context, nodes)` to the logits of `nodes` (global ids of
+the target type): `features` per node type as `node_features` builds them, `context` the
+per-seed pytree the model's `context(data, graph, key)` returns, if it has that method
+(HGT's relation rows, HINormer's node sequences). Message passing is segment ops over the edge list (jraph): no Python
+loop over nodes or edges; loops over node or edge *types* are over static type metadata.
+
+- GCN, GAT: HGB's homogeneous baselines (all edge types as one graph, self-loops added).
+- RGCN (Schlichtkrull et al., 2018): a weight per relation, mean over each relation.
+- Simple-HGN (Lv et al., 2021): GAT with edge-type embeddings in the attention logits, residual
+  attention and L2-normalised logits.
+- HGT (Hu et al., 2020): type-specific K/Q/V, relation-specific attention and message matrices
+  and priors, a learned skip gate per target type.
+- HINormer (Mao et al., 2023): in `_hinormer.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import jraph
+import numpy as np
 
 from jaxhin.data._hgb import FeatureSpec
 from jaxhin.hin._graph import HeteroGraph
+
+# HGB's reference code initialises every projection with Xavier-normal, gain sqrt(2).
+xavier_relu = nn.initializers.variance_scaling(2.0, "fan_avg", "normal")
 
 
 class InputProjection(nn.Module):
@@ -34,89 +50,273 @@ class InputProjection(nn.Module):
         for t, (spec, x) in enumerate(zip(self.specs, features, strict=True)):
             bias = self.param(f"bias_{t}", nn.initializers.zeros, (1, self.width))
             if spec.kind == "given":
-                kernel = self.param(f"kernel_{t}", nn.initializers.glorot_uniform(),
-                                    (spec.dim, self.width))
+                kernel = self.param(f"kernel_{t}", xavier_relu, (spec.dim, self.width))
                 parts.append(x @ kernel + bias)  # BCOO @ dense stays sparse-dense
             elif spec.kind == "embedding":
-                parts.append(nn.Embed(spec.dim, self.width, name=f"embed_{t}").embedding + bias)
+                # an identity row times W is W's row: a table initialised like W
+                table = self.param(f"embed_{t}", xavier_relu, (spec.dim, self.width))
+                parts.append(table + bias)
             else:  # a zero vector times W is zero: only the bias remains
                 parts.append(jnp.broadcast_to(bias, (spec.count, self.width)))
         return jnp.concatenate(parts, axis=0)
 
 
+def sym_norm(g: HeteroGraph) -> jax.Array:
+    """(E,) D^-1/2 A D^-1/2 coefficients of the graph's edges (in-degree on both ends, which
+    is the degree for the symmetric graphs HGB's GCN uses)."""
+    n, src, dst = g.num_nodes, g.graph.senders, g.graph.receivers
+    degree = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), dst, n)
+    norm = jax.lax.rsqrt(jnp.maximum(degree, 1.0))
+    return norm[src] * norm[dst]
+
+
 class GCN(nn.Module):
-    """Kipf & Welling (2017): h' = act(D^-1/2 A D^-1/2 h W), A with self-loops, symmetric."""
+    """HGB's GCN: a weightless propagation after the input projection, `layers - 1` hidden
+    GraphConv layers, an output GraphConv; h' = act(D^-1/2 (A + I) D^-1/2 h W + b)."""
 
     specs: tuple[FeatureSpec, ...]
+    num_classes: int
     hidden: int = 64
     layers: int = 2
-    num_classes: int = 2
     dropout: float = 0.5
+    self_loops: ClassVar[bool] = True
 
     @nn.compact
-    def __call__(self, g: HeteroGraph, features, *, train: bool) -> jax.Array:
+    def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
+        h = InputProjection(self.specs, self.hidden)(features)
+        n, src, dst = g.num_nodes, g.graph.senders, g.graph.receivers
+        coef = sym_norm(g)[:, None]
+        for layer in range(self.layers + 1):
+            if layer > 0:
+                h = nn.Dropout(self.dropout, deterministic=not train)(h)
+                width = self.num_classes if layer == self.layers else self.hidden
+                h = nn.Dense(width, kernel_init=nn.initializers.glorot_uniform())(h)
+            h = jraph.segment_sum(h[src] * coef, dst, n)
+            if layer < self.layers:
+                h = nn.elu(h)
+        return h[nodes]
+
+
+class AttentionConv(nn.Module):
+    """GAT attention (Velickovic et al., 2018) with Simple-HGN's extensions (Lv et al., 2021):
+
+        e_ij = LeakyReLU(a^T [W h_i || W h_j || W_r r_{type(ij)}]),  alpha = softmax_j(e),
+        alpha <- (1 - beta) alpha + beta alpha_prev   (residual attention),
+        h_i' = act(sum_j alpha_ij W h_j + res(h_i)).
+
+    `num_edge_types` = 0 drops the edge-type term (plain GAT). Returns (out (N, heads, width), alpha
+    (E, heads) without gradient, for the next layer's residual attention).
+    """
+
+    width: int
+    heads: int
+    feat_drop: float
+    attn_drop: float
+    negative_slope: float = 0.05
+    residual: bool = False
+    activation: Callable | None = nn.elu
+    num_edge_types: int = 0
+    edge_dim: int = 64
+    beta: float = 0.0
+
+    @nn.compact
+    def __call__(self, h, g: HeteroGraph, prev_alpha=None, *, train: bool):
+        n, src, dst = g.num_nodes, g.graph.senders, g.graph.receivers
+        h = nn.Dropout(self.feat_drop, deterministic=not train)(h)
+        z = nn.Dense(self.heads * self.width, use_bias=False, kernel_init=xavier_relu)(h)
+        z = z.reshape(n, self.heads, self.width)
+        a_src = self.param("attn_src", xavier_relu, (1, self.heads, self.width))
+        a_dst = self.param("attn_dst", xavier_relu, (1, self.heads, self.width))
+        logits = (z * a_src).sum(-1)[src] + (z * a_dst).sum(-1)[dst]
+        if self.num_edge_types:
+            emb = self.param("edge_emb", nn.initializers.normal(1.0),
+                             (self.num_edge_types, self.edge_dim))
+            r = nn.Dense(self.heads * self.edge_dim, use_bias=False, kernel_init=xavier_relu,
+                         name="edge_fc")(emb).reshape(-1, self.heads, self.edge_dim)
+            a_edge = self.param("attn_edge", xavier_relu, (1, self.heads, self.edge_dim))
+            logits = logits + (r * a_edge).sum(-1)[g.graph.edges]
+        alpha = jraph.segment_softmax(nn.leaky_relu(logits, self.negative_slope), dst, n)
+        alpha = nn.Dropout(self.attn_drop, deterministic=not train)(alpha)
+        if prev_alpha is not None and self.beta:
+            alpha = (1.0 - self.beta) * alpha + self.beta * prev_alpha
+        out = jraph.segment_sum(z[src] * alpha[..., None], dst, n)
+        if self.residual:
+            res = h if h.shape[-1] == self.heads * self.width else nn.Dense(
+                self.heads * self.width, use_bias=False, kernel_init=xavier_relu,
+                name="res_fc")(h)
+            out = out + res.reshape(out.shape)
+        if self.activation is not None:
+            out = self.activation(out)
+        return out, jax.lax.stop_gradient(alpha)
+
+
+class GAT(nn.Module):
+    """HGB's GAT: `layers` attention layers (heads concatenated, the first without residual),
+    then a 1-head output layer; logits are its head mean.
+
+    Simple-HGN is this with `edge_attention` (a learned embedding per edge type in the logits),
+    `residual`, attention residual across layers (`attn_residual`, Simple-HGN's beta) and
+    `l2_normalize`.
+    """
+
+    specs: tuple[FeatureSpec, ...]
+    num_classes: int
+    hidden: int = 64
+    heads: int = 8
+    layers: int = 2
+    dropout: float = 0.5
+    negative_slope: float = 0.05
+    residual: bool = False
+    edge_attention: bool = False
+    num_edge_types: int = 0
+    edge_dim: int = 64
+    attn_residual: float = 0.0
+    l2_normalize: bool = False
+    self_loops: ClassVar[bool] = True
+
+    @nn.compact
+    def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
         h = InputProjection(self.specs, self.hidden)(features)
         n = g.num_nodes
-        src, dst = g.graph.senders, g.graph.receivers
-        degree = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), dst, n)
-        norm = jax.lax.rsqrt(jnp.maximum(degree, 1.0))
-        coef = (norm[src] * norm[dst])[:, None]
+        common = {"feat_drop": self.dropout, "attn_drop": self.dropout,
+                  "negative_slope": self.negative_slope, "edge_dim": self.edge_dim,
+                  "num_edge_types": self.num_edge_types if self.edge_attention else 0,
+                  "beta": self.attn_residual}
+        alpha = None
         for layer in range(self.layers):
-            h = nn.Dropout(self.dropout, deterministic=not train)(h)
-            width = self.num_classes if layer == self.layers - 1 else self.hidden
-            h = nn.Dense(width, name=f"dense_{layer}")(h)
-            h = jraph.segment_sum(h[src] * coef, dst, n)
-            if layer < self.layers - 1:
+            h, alpha = AttentionConv(self.hidden, self.heads, residual=self.residual and layer > 0,
+                                     **common)(h, g, alpha, train=train)
+            h = h.reshape(n, -1)
+        out, _ = AttentionConv(self.num_classes, 1, residual=self.residual, activation=None,
+                               **common)(h, g, None, train=train)  # 1 head: no residual attention
+        logits = out.mean(1)[nodes]
+        if self.l2_normalize:
+            logits = logits / jnp.maximum(jnp.linalg.norm(logits, axis=-1, keepdims=True), 1e-12)
+        return logits
+
+
+class RGCN(nn.Module):
+    """R-GCN: h_i' = act(W_0 h_i + sum_r sum_{j in N_r(i)} 1/|N_r(i)| W_r h_j).
+
+    Messages are averaged per (relation, target) first and transformed once per relation
+    (an einsum over an (R, N, d) block), so the per-edge work is a d-wide gather, not a matmul.
+    """
+
+    specs: tuple[FeatureSpec, ...]
+    num_classes: int
+    num_edge_types: int
+    hidden: int = 64
+    layers: int = 2
+    dropout: float = 0.5
+    self_loops: ClassVar[bool] = False
+
+    @nn.compact
+    def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
+        h = InputProjection(self.specs, self.hidden)(features)
+        n, r = g.num_nodes, self.num_edge_types
+        src, dst, etype = g.graph.senders, g.graph.receivers, g.graph.edges
+        segment = etype * n + dst
+        count = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), segment, r * n)
+        inv = (1.0 / jnp.maximum(count, 1.0))[segment][:, None]
+        for layer in range(self.layers + 1):
+            last = layer == self.layers
+            width = self.num_classes if last else self.hidden
+            h = nn.Dropout(self.dropout, deterministic=not train)(h) if layer else h
+            mean = jraph.segment_sum(h[src] * inv, segment, r * n).reshape(r, n, -1)
+            w = self.param(f"w_rel_{layer}", xavier_relu, (r, h.shape[-1], width))
+            h = nn.Dense(width, kernel_init=xavier_relu, name=f"w_self_{layer}")(h) + jnp.einsum(
+                "rnd,rde->ne", mean, w)
+            if not last:
                 h = nn.elu(h)
-        return h
+        return h[nodes]
 
 
-class GATLayer(nn.Module):
-    """Velickovic et al. (2018): alpha_ij = softmax_j(LeakyReLU(a^T [W h_i || W h_j]))."""
+class HGTLayer(nn.Module):
+    """One HGT layer (Hu et al., WWW 2020), per head:
+
+        ATT(s, e, t) = (K_{tau(s)} h_s W^ATT_{phi(e)}) . (Q_{tau(t)} h_t) mu_{phi(e)} / sqrt(d),
+        MSG(s, e, t) = V_{tau(s)} h_s W^MSG_{phi(e)},
+        h_t' = sigma(skip_{tau(t)}) A_{tau(t)}(GELU(sum_s softmax_s(ATT) MSG)) + (1 - sigma) h_t.
+
+    Types own contiguous id ranges, so K/Q/V/A are per-range Dense layers; W^ATT, W^MSG are
+    applied once per (relation, source node), then gathered per edge.
+    """
 
     width: int
     heads: int
     dropout: float
-    negative_slope: float = 0.2
-    residual: bool = True
 
     @nn.compact
-    def __call__(self, h, src, dst, n, *, train: bool):
-        z = nn.Dense(self.width * self.heads, use_bias=False)(h).reshape(n, self.heads, self.width)
-        a_src = self.param("a_src", nn.initializers.glorot_uniform(), (1, self.heads, self.width))
-        a_dst = self.param("a_dst", nn.initializers.glorot_uniform(), (1, self.heads, self.width))
-        logits = nn.leaky_relu((z * a_src).sum(-1)[src] + (z * a_dst).sum(-1)[dst],
-                               self.negative_slope)
+    def __call__(self, h, g: HeteroGraph, row: jax.Array, *, train: bool):
+        """`row`: (E,) row of each edge's source in the relation stack (`relation_rows`)."""
+        n, d = g.num_nodes, self.width // self.heads
+        off = g.type_offsets
+        types = range(len(g.node_types))
+
+        def per_type(name):
+            return jnp.concatenate([nn.Dense(self.width, name=f"{name}_{t}")(h[off[t]:off[t + 1]])
+                                    for t in types]).reshape(n, self.heads, d)
+
+        k, q, v = per_type("k"), per_type("q"), per_type("v")
+        rels = [(e, s) for e, (_, s, _) in enumerate(g.edge_types)]
+        w_att = self.param("w_att", nn.initializers.glorot_uniform(in_axis=-2, out_axis=-1),
+                           (len(rels), self.heads, d, d))
+        w_msg = self.param("w_msg", nn.initializers.glorot_uniform(in_axis=-2, out_axis=-1),
+                           (len(rels), self.heads, d, d))
+        mu = self.param("mu", nn.initializers.ones, (len(rels), self.heads))
+        # keys and messages of each relation's source nodes, stacked relation by relation
+        k_rel = jnp.concatenate([jnp.einsum("nhd,hde->nhe", k[off[s]:off[s + 1]], w_att[e])
+                                 for e, s in rels])
+        v_rel = jnp.concatenate([jnp.einsum("nhd,hde->nhe", v[off[s]:off[s + 1]], w_msg[e])
+                                 for e, s in rels])
+        dst, etype = g.graph.receivers, g.graph.edges
+        logits = (k_rel[row] * q[dst]).sum(-1) * mu[etype] / math.sqrt(d)
         alpha = jraph.segment_softmax(logits, dst, n)
         alpha = nn.Dropout(self.dropout, deterministic=not train)(alpha)
-        out = jraph.segment_sum(z[src] * alpha[..., None], dst, n)
-        if self.residual:
-            out = out + nn.Dense(self.width * self.heads, use_bias=False)(h).reshape(out.shape)
-        return out
+        agg = jax.nn.gelu(jraph.segment_sum(v_rel[row] * alpha[..., None], dst, n)).reshape(n, -1)
+        out = jnp.concatenate([nn.Dense(self.width, name=f"a_{t}")(agg[off[t]:off[t + 1]])
+                               for t in types])
+        out = nn.Dropout(self.dropout, deterministic=not train)(out)
+        skip = self.param("skip", nn.initializers.ones, (len(g.node_types),))
+        gate = jax.nn.sigmoid(skip)[g.node_type][:, None]
+        out = gate * out + (1.0 - gate) * h
+        return jnp.concatenate([nn.LayerNorm(name=f"norm_{t}")(out[off[t]:off[t + 1]])
+                                for t in types])
 
 
-class GAT(nn.Module):
-    """HGB's GAT baseline: `layers` GAT layers (heads concatenated), a 1-head output layer."""
+class HGT(nn.Module):
+    """HGB's HGT: tanh input projection, `layers` HGT layers (per-type LayerNorm after the skip
+    gate, as DGL's reference HGT), a linear classifier."""
 
     specs: tuple[FeatureSpec, ...]
+    num_classes: int
     hidden: int = 64
     heads: int = 8
     layers: int = 2
-    num_classes: int = 2
-    dropout: float = 0.5
+    dropout: float = 0.2
+    self_loops: ClassVar[bool] = False
 
     @nn.compact
-    def __call__(self, g: HeteroGraph, features, *, train: bool) -> jax.Array:
-        h = InputProjection(self.specs, self.hidden)(features)
-        n = g.num_nodes
-        src, dst = g.graph.senders, g.graph.receivers
-        for _ in range(self.layers):
-            h = nn.Dropout(self.dropout, deterministic=not train)(h)
-            h = GATLayer(self.hidden, self.heads, self.dropout)(h, src, dst, n, train=train)
-            h = nn.elu(h.reshape(n, -1))
+    def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
+        h = nn.tanh(InputProjection(self.specs, self.hidden)(features))
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
-        out = GATLayer(self.num_classes, 1, self.dropout)(h, src, dst, n, train=train)
-        return out.reshape(n, self.num_classes)
+        for _ in range(self.layers):
+            h = HGTLayer(self.hidden, self.heads, self.dropout)(h, g, context["relation_row"],
+                                                                train=train)
+        return nn.Dense(self.num_classes)(h[nodes])
+
+    def context(self, data, g: HeteroGraph, key) -> dict:
+        return {"relation_row": relation_rows(g)}
 
 
-MODELS = {"gcn": GCN, "gat": GAT}
+def relation_rows(g: HeteroGraph) -> jax.Array:
+    """(E,) each edge's row in HGT's per-relation stack of source-node keys/messages."""
+    off = np.asarray(g.type_offsets)
+    src, etype = np.asarray(g.graph.senders), np.asarray(g.graph.edges)
+    starts, total = [], 0
+    for _, s, _ in g.edge_types:
+        if s < 0:
+            raise ValueError("HGT needs typed relations; build the graph without self-loops")
+        starts.append(total - off[s])
+        total += off[s + 1] - off[s]
+    return jnp.asarray(np.asarray(starts)[etype] + src, jnp.int32)

@@ -7,9 +7,11 @@ it over seeds and reports mean and population std, as HGB does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 import time
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,23 +19,42 @@ import optax
 
 from jaxhin.data._hgb import HgbData
 from jaxhin.hin._disparity import disparity, f1_by_quintile
-from jaxhin.hin._graph import from_hgb, node_features
-from jaxhin.hin._models import MODELS
+from jaxhin.hin._graph import HeteroGraph, from_hgb, node_features
+from jaxhin.hin._hinormer import HINormer
+from jaxhin.hin._models import GAT, GCN, HGT, RGCN
 from jaxhin.hin._protocol import score_test_set, split_train_val
 from jaxhin.train import mean_std, progress
+
+MODELS: dict[str, tuple[type[nn.Module], dict]] = {
+    "gcn": (GCN, {}),
+    "gat": (GAT, {}),
+    "rgcn": (RGCN, {}),
+    "simplehgn": (GAT, {"residual": True, "edge_attention": True, "l2_normalize": True}),
+    "hgt": (HGT, {}),
+    "hinormer": (HINormer, {}),
+}
+"""Model name -> (Flax module, the fields that make it that model)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of one HIN training run (HGB's GAT defaults).
+    """Hyper-parameters of one HIN training run (HGB's GAT defaults; `recipe(model, dataset)`
+    has each model's recorded settings). A field a model does not have is ignored.
 
     Attributes:
       model: a key of `jaxhin.hin.MODELS`.
       hidden, heads, layers, dropout: model sizes.
-      learning_rate, weight_decay: AdamW.
+      learning_rate, weight_decay: Adam with L2 weight decay, as HGB's PyTorch code.
       epochs: at most this many; patience: stop after this many epochs without a better
         validation loss (the best epoch's parameters are kept).
+      lr_plateau: if > 0, divide the learning rate by 10 after this many epochs without a
+        better validation loss (PyTorch's ReduceLROnPlateau, as HINormer trains).
       feats_type: HGB's feature option (0-5).
+      negative_slope: attention LeakyReLU slope (GAT, Simple-HGN).
+      edge_dim, attn_residual: Simple-HGN's edge-type embedding width and residual attention
+        weight (its beta).
+      gnn_layers, seq_len, temperature, relation_beta: HINormer's local/relation encoder
+        depth, context sequence length, attention temperature and relation-score weight.
     """
 
     model: str = "gat"
@@ -45,7 +66,15 @@ class TrainConfig:
     weight_decay: float = 1e-4
     epochs: int = 300
     patience: int = 30
+    lr_plateau: int = 0
     feats_type: int = 0
+    negative_slope: float = 0.05
+    edge_dim: int = 64
+    attn_residual: float = 0.05
+    gnn_layers: int = 4
+    seq_len: int = 50
+    temperature: float = 1.0
+    relation_beta: float = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,15 +91,18 @@ class SeedResult:
     test_logits: np.ndarray = dataclasses.field(repr=False)
 
 
-def _build(data: HgbData, config: TrainConfig):
+def build_model(data: HgbData, config: TrainConfig) -> tuple[nn.Module, HeteroGraph, tuple]:
+    """The model `config` names, the typed graph it runs on and its input features."""
     if config.model not in MODELS:
         raise ValueError(f"unknown model {config.model!r}; expected one of {sorted(MODELS)}")
+    module, fixed = MODELS[config.model]
+    graph = from_hgb(data, self_loops=module.self_loops)
     specs, features = node_features(data, config.feats_type)
-    kwargs = {"hidden": config.hidden, "layers": config.layers,
-              "num_classes": data.num_classes, "dropout": config.dropout}
-    if config.model == "gat":
-        kwargs["heads"] = config.heads
-    return MODELS[config.model](specs, **kwargs), from_hgb(data), features
+    fields = {f.name for f in dataclasses.fields(module)}
+    kwargs = {k: v for k, v in dataclasses.asdict(config).items() if k in fields}
+    if "num_edge_types" in fields:
+        kwargs["num_edge_types"] = len(graph.edge_types)
+    return module(specs, data.num_classes, **kwargs, **fixed), graph, features
 
 
 def _loss(logits, labels, multi_label: bool):
@@ -79,56 +111,81 @@ def _loss(logits, labels, multi_label: bool):
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
 
+def make_train_step(model: nn.Module, config: TrainConfig, train_ids, train_labels,
+                    multi_label: bool, dropout_key: jax.Array):
+    """`(optimizer, step)`: Adam with L2 weight decay added to the gradient (PyTorch's
+    `Adam(weight_decay=...)`, as HGB's code trains) and the jitted training step
+    `step(params, opt_state, graph, features, context, epoch, lr) -> (params, opt_state, loss)`
+    (donates params and optimizer state)."""
+    optimizer = optax.chain(optax.add_decayed_weights(config.weight_decay), optax.scale_by_adam())
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def step(params, opt_state, graph, features, context, epoch, lr):
+        def loss_fn(p):
+            logits = model.apply(p, graph, features, context, train_ids, train=True,
+                                 rngs={"dropout": jax.random.fold_in(dropout_key, epoch)})
+            return _loss(logits, train_labels, multi_label)
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        updates = jax.tree.map(lambda u: -lr * u, updates)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return optimizer, step
+
+
 def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
                        show_progress: bool = True) -> SeedResult:
     """Train on the seed's 80% of `label.dat`, early-stop on the other 20%, score the test set."""
-    model, graph, features = _build(data, config)
+    model, graph, features = build_model(data, config)
     train_idx, val_idx = split_train_val(data, seed)
     ids = jnp.asarray(data.labelled_ids)
     labels = jnp.asarray(data.labelled)
     train_ids, train_labels = ids[train_idx], labels[train_idx]
     val_ids, val_labels = ids[val_idx], labels[val_idx]
     key = jax.random.key(seed)
-    init_key, dropout_key = jax.random.split(key)
-    params = model.init(init_key, graph, features, train=False)
-    optimizer = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
+    init_key, dropout_key, context_key = jax.random.split(key, 3)
+    context = model.context(data, graph, context_key) if hasattr(model, "context") else {}
+    params = model.init(init_key, graph, features, context, val_ids, train=False)
+    optimizer, step = make_train_step(model, config, train_ids, train_labels, data.multi_label,
+                                      dropout_key)
     opt_state = optimizer.init(params)
     multi = data.multi_label
 
     @jax.jit
-    def step(params, opt_state, graph, features, epoch):
-        def loss_fn(p):
-            logits = model.apply(p, graph, features, train=True,
-                                 rngs={"dropout": jax.random.fold_in(dropout_key, epoch)})
-            return _loss(logits[train_ids], train_labels, multi)
+    def logits_of(params, graph, features, context, nodes):
+        return model.apply(params, graph, features, context, nodes, train=False)
 
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
+    def val_loss_of(params):
+        return float(_loss(logits_of(params, graph, features, context, val_ids), val_labels,
+                           multi))
 
-    @jax.jit
-    def evaluate(params, graph, features):
-        logits = model.apply(params, graph, features, train=False)
-        return _loss(logits[val_ids], val_labels, multi), logits
-
-    best = (np.inf, params, -1)
+    best = (np.inf, jax.tree.map(jnp.copy, params), -1)  # `step` donates `params`
+    lr, plateau_best, plateau_since = config.learning_rate, np.inf, 0
     times = []
     bar = progress(range(config.epochs), desc=f"{config.model} seed {seed}",
                    enabled=show_progress)
     epoch = 0
     for epoch in bar:
         start = time.perf_counter()
-        params, opt_state, _ = step(params, opt_state, graph, features, epoch)
+        params, opt_state, _ = step(params, opt_state, graph, features, context, epoch, lr)
         jax.block_until_ready(params)
         times.append(time.perf_counter() - start)
-        val_loss = float(evaluate(params, graph, features)[0])
+        val_loss = val_loss_of(params)
         if val_loss < best[0]:
-            best = (val_loss, params, epoch)
+            best = (val_loss, jax.tree.map(jnp.copy, params), epoch)
+        if config.lr_plateau:  # PyTorch's ReduceLROnPlateau('min'): relative threshold 1e-4
+            if val_loss < plateau_best * (1 - 1e-4):
+                plateau_best, plateau_since = val_loss, 0
+            else:
+                plateau_since += 1
+                if plateau_since > config.lr_plateau:
+                    lr, plateau_since = lr * 0.1, 0
         bar.set_postfix(val_loss=f"{val_loss:.4f}", refresh=False)
         if epoch - best[2] >= config.patience:
             break
-    _, logits = evaluate(best[1], graph, features)
-    test_logits = np.asarray(logits)[data.test_ids]
+    test_logits = np.asarray(logits_of(best[1], graph, features, context,
+                                       jnp.asarray(data.test_ids, jnp.int32)))
     scores = score_test_set(data, test_logits)  # the only use of the test labels
     return SeedResult(seed, scores["macro_f1"], scores["micro_f1"], best[2], epoch + 1,
                       best[0], statistics.median(times[1:] or times), test_logits)
