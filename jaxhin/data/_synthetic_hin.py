@@ -27,7 +27,7 @@ class SyntheticHinConfig:
     num_papers: int = 4000
     num_venues: int = 20
     num_classes: int = 4
-    attr_dim: int = 64
+    attr_dim: int = 128
     papers_per_author: int = 4
     homophily: float = 0.8
     disparate: float = 0.2

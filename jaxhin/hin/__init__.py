@@ -5,9 +5,10 @@ with known classes and attribute-disparate targets (`jaxhin.data.synthetic_hin`)
 graph container on jraph with reverse edges and self-loops, HGB's `feats_type` options
 (featureless types as learned embedding tables, DBLP's bag-of-words as a sparse BCOO), the
 seeded HGB protocol (train/val split, early stopping on validation loss, test F1 once at the
-end, submission files), GCN and GAT baselines, the attribute-disparity analysis (F1 per
-disparity quintile), `jaxhin hin train`. Not yet: RGCN, Simple-HGN, HGT, HINormer, AGHINT, the
-PyG benchmark and reproduced HGB numbers.
+end, submission files), the HGB baselines GCN, GAT, RGCN, Simple-HGN, HGT and HINormer with a
+recorded recipe per (model, dataset), the attribute-disparity analysis (F1 per disparity
+quintile), `jaxhin hin train`, `scripts/bench_hin.py` (vs PyG) and `scripts/hgb_table.py`.
+Not yet: AGHINT (issue #4).
 """
 
 from jaxhin.hin._disparity import disparity, f1_by_quintile, quintile_edges

@@ -9,6 +9,12 @@ from pathlib import Path
 from jaxhin.cli import Command, UsageError
 
 
+def _boolean(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1")
+
+
 def _arguments(parser: argparse.ArgumentParser) -> None:
     from jaxhin.hin._train import MODELS, TrainConfig
 
@@ -25,7 +31,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         if field.name == "model":
             continue
         flag = "--" + field.name.replace("_", "-")
-        parser.add_argument(flag, type=type(field.default), default=None,
+        kind = _boolean if isinstance(field.default, bool) else type(field.default)
+        parser.add_argument(flag, type=kind, default=None,
                             help=f"default: the model's recipe for the dataset, else "
                                  f"{field.default}")
 

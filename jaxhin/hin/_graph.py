@@ -75,7 +75,17 @@ def from_hgb(data: HgbData, *, reverse: bool = True, self_loops: bool = True) ->
         g = add_reverse_edges(g)
     if self_loops:
         g = add_self_loops(g)
-    return g
+    return sort_by_target(g)
+
+
+def sort_by_target(g: HeteroGraph) -> HeteroGraph:
+    """The same graph with edges ordered by (target, source): message sums then write each
+    output row from one contiguous run of edges."""
+    src, dst = np.asarray(g.graph.senders), np.asarray(g.graph.receivers)
+    order = np.lexsort((src, dst))
+    return _make(src[order], dst[order], np.asarray(g.graph.edges)[order],
+                 np.asarray(g.edge_weight)[order], np.asarray(g.node_type), g.node_types,
+                 g.edge_types, g.type_offsets)
 
 
 def add_reverse_edges(g: HeteroGraph) -> HeteroGraph:

@@ -19,10 +19,10 @@ from typing import ClassVar
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import jraph
 import numpy as np
 
 from jaxhin.data._hgb import FeatureSpec
+from jaxhin.hin._aggregate import aggregate
 from jaxhin.hin._graph import HeteroGraph
 from jaxhin.hin._models import InputProjection, sym_norm, xavier_relu
 
@@ -72,7 +72,7 @@ class RelationConv(nn.Module):
     def __call__(self, r, g: HeteroGraph, coef):
         w_type = self.param("w_type", nn.initializers.ones, (self.num_types,))
         r = nn.Dense(self.width, use_bias=False)(r) * w_type[g.node_type][:, None]
-        r = jraph.segment_sum(r[g.graph.senders] * coef, g.graph.receivers, g.num_nodes)
+        r = aggregate(r, coef, g.graph.senders, g.graph.receivers, g.num_nodes)
         return nn.elu(r + self.param("bias", nn.initializers.zeros, (1, self.width)))
 
 
@@ -126,12 +126,12 @@ class HINormer(nn.Module):
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
         n, num_types = g.num_nodes, len(g.node_types)
         h = InputProjection(self.specs, self.hidden)(features)
-        coef = sym_norm(g)[:, None]
+        coef = sym_norm(g)
         r = jax.nn.one_hot(g.node_type, num_types)
         for layer in range(self.gnn_layers):
             h = nn.Dense(self.hidden, use_bias=False, kernel_init=nn.initializers.glorot_uniform(),
                          name=f"gcn_{layer}")(h)
-            h = jraph.segment_sum(h[g.graph.senders] * coef, g.graph.receivers, n)
+            h = aggregate(h, coef, g.graph.senders, g.graph.receivers, n)
             h = h + self.param(f"gcn_bias_{layer}", nn.initializers.zeros, (1, self.hidden))
             h = nn.Dropout(self.dropout, deterministic=not train)(nn.elu(h))
             r = RelationConv(num_types, num_types)(r, g, coef)

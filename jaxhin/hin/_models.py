@@ -28,6 +28,7 @@ import jraph
 import numpy as np
 
 from jaxhin.data._hgb import FeatureSpec
+from jaxhin.hin._aggregate import aggregate
 from jaxhin.hin._graph import HeteroGraph
 
 # HGB's reference code initialises every projection with Xavier-normal, gain sqrt(2).
@@ -85,13 +86,13 @@ class GCN(nn.Module):
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
         h = InputProjection(self.specs, self.hidden)(features)
         n, src, dst = g.num_nodes, g.graph.senders, g.graph.receivers
-        coef = sym_norm(g)[:, None]
+        coef = sym_norm(g)
         for layer in range(self.layers + 1):
             if layer > 0:
                 h = nn.Dropout(self.dropout, deterministic=not train)(h)
                 width = self.num_classes if layer == self.layers else self.hidden
                 h = nn.Dense(width, kernel_init=nn.initializers.glorot_uniform())(h)
-            h = jraph.segment_sum(h[src] * coef, dst, n)
+            h = aggregate(h, coef, src, dst, n)
             if layer < self.layers:
                 h = nn.elu(h)
         return h[nodes]
@@ -139,7 +140,7 @@ class AttentionConv(nn.Module):
         alpha = nn.Dropout(self.attn_drop, deterministic=not train)(alpha)
         if prev_alpha is not None and self.beta:
             alpha = (1.0 - self.beta) * alpha + self.beta * prev_alpha
-        out = jraph.segment_sum(z[src] * alpha[..., None], dst, n)
+        out = aggregate(z, alpha, src, dst, n)
         if self.residual:
             res = h if h.shape[-1] == self.heads * self.width else nn.Dense(
                 self.heads * self.width, use_bias=False, kernel_init=xavier_relu,
@@ -217,12 +218,12 @@ class RGCN(nn.Module):
         src, dst, etype = g.graph.senders, g.graph.receivers, g.graph.edges
         segment = etype * n + dst
         count = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), segment, r * n)
-        inv = (1.0 / jnp.maximum(count, 1.0))[segment][:, None]
+        inv = (1.0 / jnp.maximum(count, 1.0))[segment]
         for layer in range(self.layers + 1):
             last = layer == self.layers
             width = self.num_classes if last else self.hidden
             h = nn.Dropout(self.dropout, deterministic=not train)(h) if layer else h
-            mean = jraph.segment_sum(h[src] * inv, segment, r * n).reshape(r, n, -1)
+            mean = aggregate(h, inv, src, segment, r * n).reshape(r, n, -1)
             w = self.param(f"w_rel_{layer}", xavier_relu, (r, h.shape[-1], width))
             h = nn.Dense(width, kernel_init=xavier_relu, name=f"w_self_{layer}")(h) + jnp.einsum(
                 "rnd,rde->ne", mean, w)
@@ -273,7 +274,7 @@ class HGTLayer(nn.Module):
         logits = (k_rel[row] * q[dst]).sum(-1) * mu[etype] / math.sqrt(d)
         alpha = jraph.segment_softmax(logits, dst, n)
         alpha = nn.Dropout(self.dropout, deterministic=not train)(alpha)
-        agg = jax.nn.gelu(jraph.segment_sum(v_rel[row] * alpha[..., None], dst, n)).reshape(n, -1)
+        agg = jax.nn.gelu(aggregate(v_rel, alpha, row, dst, n)).reshape(n, -1)
         out = jnp.concatenate([nn.Dense(self.width, name=f"a_{t}")(agg[off[t]:off[t + 1]])
                                for t in types])
         out = nn.Dropout(self.dropout, deterministic=not train)(out)
@@ -285,7 +286,7 @@ class HGTLayer(nn.Module):
 
 
 class HGT(nn.Module):
-    """HGB's HGT: tanh input projection, `layers` HGT layers (per-type LayerNorm after the skip
+    """HGB's HGT: GELU input projection, `layers` HGT layers (per-type LayerNorm after the skip
     gate, as DGL's reference HGT), a linear classifier."""
 
     specs: tuple[FeatureSpec, ...]
@@ -298,7 +299,7 @@ class HGT(nn.Module):
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
-        h = nn.tanh(InputProjection(self.specs, self.hidden)(features))
+        h = nn.gelu(InputProjection(self.specs, self.hidden)(features))
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
         for _ in range(self.layers):
             h = HGTLayer(self.hidden, self.heads, self.dropout)(h, g, context["relation_row"],

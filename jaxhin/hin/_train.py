@@ -22,8 +22,8 @@ from jaxhin.hin._disparity import disparity, f1_by_quintile
 from jaxhin.hin._graph import HeteroGraph, from_hgb, node_features
 from jaxhin.hin._hinormer import HINormer
 from jaxhin.hin._models import GAT, GCN, HGT, RGCN
-from jaxhin.hin._protocol import score_test_set, split_train_val
-from jaxhin.train import mean_std, progress
+from jaxhin.hin._protocol import predictions, score_test_set, split_train_val
+from jaxhin.train import f1_scores, mean_std, progress
 
 MODELS: dict[str, tuple[type[nn.Module], dict]] = {
     "gcn": (GCN, {}),
@@ -49,6 +49,9 @@ class TrainConfig:
         validation loss (the best epoch's parameters are kept).
       lr_plateau: if > 0, divide the learning rate by 10 after this many epochs without a
         better validation loss (PyTorch's ReduceLROnPlateau, as HINormer trains).
+      one_cycle: the learning rate follows PyTorch's OneCycleLR over `epochs` (5% warm-up to
+        `learning_rate`, cosine down), as HGB trains HGT.
+      decoupled_wd: AdamW (decoupled weight decay) instead of Adam with an L2 term.
       feats_type: HGB's feature option (0-5).
       negative_slope: attention LeakyReLU slope (GAT, Simple-HGN).
       edge_dim, attn_residual: Simple-HGN's edge-type embedding width and residual attention
@@ -67,6 +70,8 @@ class TrainConfig:
     epochs: int = 300
     patience: int = 30
     lr_plateau: int = 0
+    one_cycle: bool = False
+    decoupled_wd: bool = False
     feats_type: int = 0
     negative_slope: float = 0.05
     edge_dim: int = 64
@@ -87,6 +92,8 @@ class SeedResult:
     best_epoch: int
     epochs_run: int
     best_val_loss: float
+    val_macro_f1: float
+    val_micro_f1: float
     epoch_s: float
     test_logits: np.ndarray = dataclasses.field(repr=False)
 
@@ -114,10 +121,16 @@ def _loss(logits, labels, multi_label: bool):
 def make_train_step(model: nn.Module, config: TrainConfig, train_ids, train_labels,
                     multi_label: bool, dropout_key: jax.Array):
     """`(optimizer, step)`: Adam with L2 weight decay added to the gradient (PyTorch's
-    `Adam(weight_decay=...)`, as HGB's code trains) and the jitted training step
+    `Adam(weight_decay=...)`, as HGB's code trains; AdamW if `decoupled_wd`) and the jitted
+    training step
     `step(params, opt_state, graph, features, context, epoch, lr) -> (params, opt_state, loss)`
     (donates params and optimizer state)."""
-    optimizer = optax.chain(optax.add_decayed_weights(config.weight_decay), optax.scale_by_adam())
+    if config.decoupled_wd:  # the step scales these by -lr: decay is lr * wd * p, as AdamW
+        optimizer = optax.chain(optax.scale_by_adam(),
+                                optax.add_decayed_weights(config.weight_decay))
+    else:  # PyTorch's Adam(weight_decay=...): the L2 term joins the gradient
+        optimizer = optax.chain(optax.add_decayed_weights(config.weight_decay),
+                                optax.scale_by_adam())
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def step(params, opt_state, graph, features, context, epoch, lr):
@@ -162,12 +175,15 @@ def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
 
     best = (np.inf, jax.tree.map(jnp.copy, params), -1)  # `step` donates `params`
     lr, plateau_best, plateau_since = config.learning_rate, np.inf, 0
+    schedule = optax.cosine_onecycle_schedule(config.epochs, config.learning_rate, 0.05)
     times = []
     bar = progress(range(config.epochs), desc=f"{config.model} seed {seed}",
                    enabled=show_progress)
     epoch = 0
     for epoch in bar:
         start = time.perf_counter()
+        if config.one_cycle:
+            lr = float(schedule(epoch))
         params, opt_state, _ = step(params, opt_state, graph, features, context, epoch, lr)
         jax.block_until_ready(params)
         times.append(time.perf_counter() - start)
@@ -187,8 +203,11 @@ def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
     test_logits = np.asarray(logits_of(best[1], graph, features, context,
                                        jnp.asarray(data.test_ids, jnp.int32)))
     scores = score_test_set(data, test_logits)  # the only use of the test labels
+    val = f1_scores(np.asarray(val_labels), predictions(
+        np.asarray(logits_of(best[1], graph, features, context, val_ids)), multi))
     return SeedResult(seed, scores["macro_f1"], scores["micro_f1"], best[2], epoch + 1,
-                      best[0], statistics.median(times[1:] or times), test_logits)
+                      best[0], val["macro_f1"], val["micro_f1"],
+                      statistics.median(times[1:] or times), test_logits)
 
 
 def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool = True,
@@ -200,6 +219,8 @@ def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool 
     macro = mean_std([100 * r.macro_f1 for r in results])
     micro = mean_std([100 * r.micro_f1 for r in results])
     metrics = {
+        "val_macro_f1_mean": mean_std([100 * r.val_macro_f1 for r in results])[0],
+        "val_micro_f1_mean": mean_std([100 * r.val_micro_f1 for r in results])[0],
         "macro_f1_mean": macro[0], "macro_f1_std": macro[1],
         "micro_f1_mean": micro[0], "micro_f1_std": micro[1],
         "per_seed": [{k: v for k, v in dataclasses.asdict(r).items() if k != "test_logits"}

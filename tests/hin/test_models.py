@@ -136,3 +136,27 @@ def test_recipes_set_the_reference_settings():
     for model in MODELS:
         for dataset in ("DBLP", "ACM", "IMDB"):
             assert set(recipe(model, dataset)) <= fields
+
+
+@pytest.mark.parametrize("heads", [None, 3])
+def test_chunked_aggregate_matches_segment_sum_with_gradients(heads):
+    from jaxhin.hin._aggregate import aggregate
+
+    k = jax.random.split(jax.random.key(0), 4)
+    n, e = 50, 700  # 700 is not a multiple of the chunk: padding is exercised
+    shape = (n, heads, 4) if heads else (n, 4)
+    values = jax.random.normal(k[0], shape)
+    weights = jax.random.uniform(k[1], (e, heads) if heads else (e,))
+    src = jax.random.randint(k[2], (e,), 0, n)
+    dst = jax.random.randint(k[3], (e,), 0, n - 5)  # the last rows get nothing
+
+    def loss(chunk):
+        return lambda v, w: (aggregate(v, w, src, dst, n, chunk=chunk) ** 2 * jnp.arange(
+            n).reshape(n, *([1] * (len(shape) - 1)))).sum()
+
+    np.testing.assert_allclose(aggregate(values, weights, src, dst, n, chunk=64),
+                               aggregate(values, weights, src, dst, n, chunk=None),
+                               rtol=1e-5, atol=1e-5)
+    for plain, chunked in zip(jax.grad(loss(None), argnums=(0, 1))(values, weights),
+                              jax.grad(loss(64), argnums=(0, 1))(values, weights), strict=True):
+        np.testing.assert_allclose(chunked, plain, rtol=1e-4, atol=1e-4)

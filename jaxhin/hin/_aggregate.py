@@ -1,0 +1,84 @@
+"""Weighted neighbour aggregation, out[i] = sum_{e: dst_e = i} w_e * values[src_e], fast on CPU.
+
+Every model here spends most of its time in this sum (GAT/Simple-HGN messages are E x 512
+floats on DBLP). Written as `segment_sum(values[src] * w, dst)`, XLA on CPU materialises the
+(E, ...) message array, several passes over half a gigabyte per layer. Here the edges are taken
+in chunks that fit in cache: a `lax.scan` gathers, weights and scatter-adds one chunk into the
+output in place, and a custom VJP computes the gradients the same way (values: the transposed
+sum, chunked over the edges sorted by source; weights: a chunked row-wise dot). On GPU/TPU the
+plain segment sum is used: there the fused gather-scatter is already fast and chunks would
+only serialise it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+CHUNK = 1024
+
+
+def aggregate(values: jax.Array, weights: jax.Array, src: jax.Array, dst: jax.Array,
+              num_segments: int, *, chunk: int | None = CHUNK) -> jax.Array:
+    """sum_{e: dst_e = i} weights_e * values[src_e] for i < num_segments.
+
+    Args:
+      values: (V, D) or (V, H, D).
+      weights: (E,) or (E, H), one per edge (and head).
+      src: (E,) rows of `values`; dst: (E,) output rows (best sorted, for locality).
+      num_segments: output rows.
+      chunk: edges per step on CPU; None: always the plain segment sum.
+
+    Returns:
+      (num_segments, ...) like `values`.
+    """
+    if chunk is None or jax.default_backend() != "cpu":
+        return jax.ops.segment_sum(values[src] * weights[..., None], dst, num_segments)
+    return _chunked(values, weights, src, dst, num_segments, chunk)
+
+
+def _pad(x, size, fill):
+    pad = (-x.shape[0]) % size
+    if pad:
+        x = jnp.concatenate([x, jnp.full((pad, *x.shape[1:]), fill, x.dtype)])
+    return x.reshape(-1, size, *x.shape[1:])
+
+
+def _sum_chunks(values, weights, src, dst, num_segments, chunk):
+    """The forward sum, chunk by chunk; padded edges point past the end and are dropped."""
+    steps = (_pad(src, chunk, 0), _pad(dst, chunk, num_segments), _pad(weights, chunk, 0))
+
+    def body(out, step):
+        s, d, w = step
+        return out.at[d].add(values[s] * w[..., None], mode="drop"), None
+
+    out = jnp.zeros((num_segments, *values.shape[1:]), values.dtype)
+    return jax.lax.scan(body, out, steps)[0]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
+def _chunked(values, weights, src, dst, num_segments, chunk):
+    return _sum_chunks(values, weights, src, dst, num_segments, chunk)
+
+
+def _chunked_fwd(values, weights, src, dst, num_segments, chunk):
+    return (_sum_chunks(values, weights, src, dst, num_segments, chunk),
+            (values, weights, src, dst))
+
+
+def _chunked_bwd(num_segments, chunk, residuals, grad):
+    values, weights, src, dst = residuals
+    # d values[j] = sum_{e: src_e = j} w_e grad[dst_e]: the same sum on the reversed edges,
+    # taken in source order so the scatter stays local
+    order = jnp.argsort(src, stable=True)
+    d_values = _sum_chunks(grad, weights[order], dst[order], src[order], values.shape[0], chunk)
+    # d w_e = <grad[dst_e], values[src_e]> over the feature axis, chunk by chunk
+    steps = (_pad(src, chunk, 0), _pad(dst, chunk, 0))
+    d_weights = jax.lax.map(lambda sd: (grad[sd[1]] * values[sd[0]]).sum(-1), steps)
+    d_weights = d_weights.reshape(-1, *weights.shape[1:])[:weights.shape[0]]
+    return d_values, d_weights, None, None
+
+
+_chunked.defvjp(_chunked_fwd, _chunked_bwd)

@@ -1,0 +1,109 @@
+"""The reproduced HGB table: collect `jaxhin hin train --out` results and compare each row with
+the published one.
+
+    for m in gcn gat rgcn simplehgn hgt hinormer; do for d in DBLP ACM IMDB; do
+      jaxhin hin train --dataset $d --model $m --out results/hgb/${m}_${d}.json; done; done
+    python scripts/hgb_table.py results/hgb --markdown docs/hgb_results.md --out table.json
+
+A row passes when its mean Micro-F1 over seeds 0-4 is at most the tolerance (1.0 point for
+Simple-HGN and HINormer, 1.5 for the others) below the published Micro-F1, or above it. The
+command printed for each row reproduces it: the recipe's settings plus any flag that differed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def command_of(result: dict) -> str:
+    """The `jaxhin hin train` command that reproduces a result (flags only where it left the
+    recorded recipe)."""
+    from jaxhin.hin._recipes import recipe
+    from jaxhin.hin._train import TrainConfig
+
+    config, train = result["config"], result["config"]["train"]
+    model, dataset = train["model"], config["dataset"]
+    expected = {**TrainConfig().__dict__, **recipe(model, dataset), "model": model}
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in train.items() if expected.get(k) != v]
+    seeds = "" if config["seeds"] == [0, 1, 2, 3, 4] else " --seeds " + " ".join(
+        map(str, config["seeds"]))
+    return " ".join([f"jaxhin hin train --dataset {dataset} --model {model}{seeds}", *flags])
+
+
+def rows_of(folder: Path) -> list[dict]:
+    from jaxhin.hin._recipes import DEFAULT_TOLERANCE, PUBLISHED, TOLERANCE
+
+    rows = []
+    for path in sorted(folder.glob("*.json")):
+        result = json.loads(path.read_text())
+        if result.get("system") != "hin" or result.get("command") != "train":
+            continue
+        m, model, dataset = result["metrics"], result["config"]["train"]["model"], \
+            result["config"]["dataset"]
+        published = PUBLISHED.get((model, dataset))
+        row = {"model": model, "dataset": dataset, "file": path.name,
+               "macro_f1": m["macro_f1_mean"], "macro_f1_std": m["macro_f1_std"],
+               "micro_f1": m["micro_f1_mean"], "micro_f1_std": m["micro_f1_std"],
+               "seeds": result["config"]["seeds"], "wall_s": result["wall_s"],
+               "epoch_s": m["epoch_s"], "command": command_of(result)}
+        if published:
+            tol = TOLERANCE.get(model, DEFAULT_TOLERANCE)
+            row.update(published_macro=published[0], published_micro=published[1],
+                       delta_micro=m["micro_f1_mean"] - published[1], tolerance=tol,
+                       passes=m["micro_f1_mean"] >= published[1] - tol
+                       and result["config"]["seeds"] == [0, 1, 2, 3, 4])
+        rows.append(row)
+    order = ["simplehgn", "hinormer", "hgt", "gat", "gcn", "rgcn"]
+    rows.sort(key=lambda r: (order.index(r["model"]) if r["model"] in order else 99,
+                             ["DBLP", "ACM", "IMDB"].index(r["dataset"])
+                             if r["dataset"] in ("DBLP", "ACM", "IMDB") else 9))
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| model | dataset | Macro-F1 | Micro-F1 | published Macro / Micro | "
+             "Δ Micro | within tolerance | 5 seeds, wall | command |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        pub = (f"{r['published_macro']:.2f} / {r['published_micro']:.2f}"
+               if "published_micro" in r else "-")
+        delta = f"{r['delta_micro']:+.2f}" if "delta_micro" in r else "-"
+        ok = ("yes" if r["passes"] else f"**no** (-{r['tolerance']})") if "passes" in r else "-"
+        lines.append(f"| {r['model']} | {r['dataset']} | {r['macro_f1']:.2f} ± "
+                     f"{r['macro_f1_std']:.2f} | {r['micro_f1']:.2f} ± {r['micro_f1_std']:.2f} "
+                     f"| {pub} | {delta} | {ok} | {r['wall_s'] / 60:.1f} min | "
+                     f"`{r['command']}` |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", help="folder of `jaxhin hin train --out` JSON files")
+    parser.add_argument("--markdown", default=None, help="write the table here")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    folder = Path(args.results)
+    if not folder.is_dir():
+        print(f"hgb_table: {folder} is not a folder of result files", file=sys.stderr)
+        return 2
+    rows = rows_of(folder)
+    table = markdown(rows)
+    print(table)
+    from jaxhin.data import atomic_write
+    from jaxhin.train import make_results, write_results
+
+    if args.markdown:
+        with atomic_write(args.markdown) as f:
+            f.write(table)
+    if args.out:
+        write_results(args.out, make_results(system="hin", command="hgb_table",
+                                             config=vars(args), metrics={"rows": rows},
+                                             wall_s=0.0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
