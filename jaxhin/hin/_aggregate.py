@@ -21,7 +21,8 @@ CHUNK = 1024
 
 
 def aggregate(values: jax.Array, weights: jax.Array, src: jax.Array, dst: jax.Array,
-              num_segments: int, *, chunk: int | None = CHUNK) -> jax.Array:
+              num_segments: int, *, src_order: jax.Array | None = None,
+              chunk: int | None = CHUNK) -> jax.Array:
     """sum_{e: dst_e = i} weights_e * values[src_e] for i < num_segments.
 
     Args:
@@ -29,6 +30,8 @@ def aggregate(values: jax.Array, weights: jax.Array, src: jax.Array, dst: jax.Ar
       weights: (E,) or (E, H), one per edge (and head).
       src: (E,) rows of `values`; dst: (E,) output rows (best sorted, for locality).
       num_segments: output rows.
+      src_order: a permutation sorting `src` (`HeteroGraph.sender_order`), or None to sort
+        in the backward pass.
       chunk: edges per step on CPU; None: always the plain segment sum.
 
     Returns:
@@ -36,7 +39,9 @@ def aggregate(values: jax.Array, weights: jax.Array, src: jax.Array, dst: jax.Ar
     """
     if chunk is None or jax.default_backend() != "cpu":
         return jax.ops.segment_sum(values[src] * weights[..., None], dst, num_segments)
-    return _chunked(values, weights, src, dst, num_segments, chunk)
+    if src_order is None:
+        src_order = jnp.argsort(src, stable=True)
+    return _chunked(values, weights, src, dst, src_order, num_segments, chunk)
 
 
 def _pad(x, size, fill):
@@ -58,27 +63,26 @@ def _sum_chunks(values, weights, src, dst, num_segments, chunk):
     return jax.lax.scan(body, out, steps)[0]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
-def _chunked(values, weights, src, dst, num_segments, chunk):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
+def _chunked(values, weights, src, dst, order, num_segments, chunk):
     return _sum_chunks(values, weights, src, dst, num_segments, chunk)
 
 
-def _chunked_fwd(values, weights, src, dst, num_segments, chunk):
+def _chunked_fwd(values, weights, src, dst, order, num_segments, chunk):
     return (_sum_chunks(values, weights, src, dst, num_segments, chunk),
-            (values, weights, src, dst))
+            (values, weights, src, dst, order))
 
 
 def _chunked_bwd(num_segments, chunk, residuals, grad):
-    values, weights, src, dst = residuals
+    values, weights, src, dst, order = residuals
     # d values[j] = sum_{e: src_e = j} w_e grad[dst_e]: the same sum on the reversed edges,
     # taken in source order so the scatter stays local
-    order = jnp.argsort(src, stable=True)
     d_values = _sum_chunks(grad, weights[order], dst[order], src[order], values.shape[0], chunk)
     # d w_e = <grad[dst_e], values[src_e]> over the feature axis, chunk by chunk
     steps = (_pad(src, chunk, 0), _pad(dst, chunk, 0))
     d_weights = jax.lax.map(lambda sd: (grad[sd[1]] * values[sd[0]]).sum(-1), steps)
     d_weights = d_weights.reshape(-1, *weights.shape[1:])[:weights.shape[0]]
-    return d_values, d_weights, None, None
+    return d_values, d_weights, None, None, None
 
 
 _chunked.defvjp(_chunked_fwd, _chunked_bwd)

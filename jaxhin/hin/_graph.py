@@ -29,6 +29,8 @@ class HeteroGraph:
       graph: `jraph.GraphsTuple` with `edges` = (E,) int32 edge type, `nodes` = None.
       node_type: (N,) int32 type of each node.
       edge_weight: (E,) float32.
+      sender_order: (E,) int32 permutation ordering the edges by sender (for the transposed
+        message sum of gradients; see `jaxhin.hin._aggregate`).
       node_types: type names (T).
       edge_types: per edge type, (name, source type, target type).
       type_offsets: (T + 1) first node id of each type, then N.
@@ -37,6 +39,7 @@ class HeteroGraph:
     graph: jraph.GraphsTuple
     node_type: jax.Array
     edge_weight: jax.Array
+    sender_order: jax.Array
     node_types: tuple[str, ...] = dataclasses.field(metadata={"static": True})
     edge_types: tuple[tuple[str, int, int], ...] = dataclasses.field(metadata={"static": True})
     type_offsets: tuple[int, ...] = dataclasses.field(metadata={"static": True})
@@ -60,8 +63,9 @@ def _make(src, dst, etype, weight, node_type, node_types, edge_types, offsets) -
                               senders=jnp.asarray(src, jnp.int32),
                               receivers=jnp.asarray(dst, jnp.int32),
                               n_node=jnp.asarray([n]), n_edge=jnp.asarray([e]), globals=None)
+    order = np.argsort(np.asarray(src), kind="stable")
     return HeteroGraph(graph, jnp.asarray(node_type, jnp.int32), jnp.asarray(weight, jnp.float32),
-                       tuple(node_types), tuple(tuple(t) for t in edge_types),
+                       jnp.asarray(order, jnp.int32), tuple(node_types), tuple(tuple(t) for t in edge_types),
                        tuple(int(o) for o in offsets))
 
 

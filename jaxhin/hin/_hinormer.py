@@ -72,7 +72,8 @@ class RelationConv(nn.Module):
     def __call__(self, r, g: HeteroGraph, coef):
         w_type = self.param("w_type", nn.initializers.ones, (self.num_types,))
         r = nn.Dense(self.width, use_bias=False)(r) * w_type[g.node_type][:, None]
-        r = aggregate(r, coef, g.graph.senders, g.graph.receivers, g.num_nodes)
+        r = aggregate(r, coef, g.graph.senders, g.graph.receivers, g.num_nodes,
+                      src_order=g.sender_order)
         return nn.elu(r + self.param("bias", nn.initializers.zeros, (1, self.width)))
 
 
@@ -131,7 +132,8 @@ class HINormer(nn.Module):
         for layer in range(self.gnn_layers):
             h = nn.Dense(self.hidden, use_bias=False, kernel_init=nn.initializers.glorot_uniform(),
                          name=f"gcn_{layer}")(h)
-            h = aggregate(h, coef, g.graph.senders, g.graph.receivers, n)
+            h = aggregate(h, coef, g.graph.senders, g.graph.receivers, n,
+                          src_order=g.sender_order)
             h = h + self.param(f"gcn_bias_{layer}", nn.initializers.zeros, (1, self.hidden))
             h = nn.Dropout(self.dropout, deterministic=not train)(nn.elu(h))
             r = RelationConv(num_types, num_types)(r, g, coef)

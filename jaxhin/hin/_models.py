@@ -92,7 +92,7 @@ class GCN(nn.Module):
                 h = nn.Dropout(self.dropout, deterministic=not train)(h)
                 width = self.num_classes if layer == self.layers else self.hidden
                 h = nn.Dense(width, kernel_init=nn.initializers.glorot_uniform())(h)
-            h = aggregate(h, coef, src, dst, n)
+            h = aggregate(h, coef, src, dst, n, src_order=g.sender_order)
             if layer < self.layers:
                 h = nn.elu(h)
         return h[nodes]
@@ -140,7 +140,7 @@ class AttentionConv(nn.Module):
         alpha = nn.Dropout(self.attn_drop, deterministic=not train)(alpha)
         if prev_alpha is not None and self.beta:
             alpha = (1.0 - self.beta) * alpha + self.beta * prev_alpha
-        out = aggregate(z, alpha, src, dst, n)
+        out = aggregate(z, alpha, src, dst, n, src_order=g.sender_order)
         if self.residual:
             res = h if h.shape[-1] == self.heads * self.width else nn.Dense(
                 self.heads * self.width, use_bias=False, kernel_init=xavier_relu,
@@ -199,8 +199,9 @@ class GAT(nn.Module):
 class RGCN(nn.Module):
     """R-GCN: h_i' = act(W_0 h_i + sum_r sum_{j in N_r(i)} 1/|N_r(i)| W_r h_j).
 
-    Messages are averaged per (relation, target) first and transformed once per relation
-    (an einsum over an (R, N, d) block), so the per-edge work is a d-wide gather, not a matmul.
+    Messages are averaged per (relation, target) first and transformed once per relation, so
+    the per-edge work is a d-wide gather, not a matmul; relation r keeps rows only for its
+    target type's nodes.
     """
 
     specs: tuple[FeatureSpec, ...]
@@ -214,19 +215,31 @@ class RGCN(nn.Module):
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
         h = InputProjection(self.specs, self.hidden)(features)
-        n, r = g.num_nodes, self.num_edge_types
+        off, r = g.type_offsets, self.num_edge_types
+        targets = [t for _, _, t in g.edge_types]
+        if min(targets) < 0:
+            raise ValueError("RGCN needs typed relations; build the graph without self-loops")
+        sizes = [off[t + 1] - off[t] for t in targets]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        # row of (relation, target) in the stacked per-relation means
+        shift = jnp.asarray(starts[:-1] - np.asarray([off[t] for t in targets]), jnp.int32)
         src, dst, etype = g.graph.senders, g.graph.receivers, g.graph.edges
-        segment = etype * n + dst
-        count = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), segment, r * n)
+        segment = shift[etype] + dst
+        count = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), segment, int(starts[-1]))
         inv = (1.0 / jnp.maximum(count, 1.0))[segment]
         for layer in range(self.layers + 1):
             last = layer == self.layers
             width = self.num_classes if last else self.hidden
             h = nn.Dropout(self.dropout, deterministic=not train)(h) if layer else h
-            mean = aggregate(h, inv, src, segment, r * n).reshape(r, n, -1)
+            mean = aggregate(h, inv, src, segment, int(starts[-1]), src_order=g.sender_order)
             w = self.param(f"w_rel_{layer}", xavier_relu, (r, h.shape[-1], width))
-            h = nn.Dense(width, kernel_init=xavier_relu, name=f"w_self_{layer}")(h) + jnp.einsum(
-                "rnd,rde->ne", mean, w)
+            parts = [0.0] * len(g.node_types)
+            for e, t in enumerate(targets):
+                parts[t] = parts[t] + mean[starts[e]:starts[e + 1]] @ w[e]
+            relational = jnp.concatenate([
+                jnp.zeros((off[t + 1] - off[t], width)) if isinstance(p, float) else p
+                for t, p in enumerate(parts)])
+            h = nn.Dense(width, kernel_init=xavier_relu, name=f"w_self_{layer}")(h) + relational
             if not last:
                 h = nn.elu(h)
         return h[nodes]
@@ -248,8 +261,10 @@ class HGTLayer(nn.Module):
     dropout: float
 
     @nn.compact
-    def __call__(self, h, g: HeteroGraph, row: jax.Array, *, train: bool):
-        """`row`: (E,) row of each edge's source in the relation stack (`relation_rows`)."""
+    def __call__(self, h, g: HeteroGraph, row: jax.Array, row_order: jax.Array, *,
+                 train: bool):
+        """`row`: (E,) row of each edge's source in the relation stack (`relation_rows`);
+        `row_order`: a permutation sorting `row`."""
         n, d = g.num_nodes, self.width // self.heads
         off = g.type_offsets
         types = range(len(g.node_types))
@@ -274,7 +289,8 @@ class HGTLayer(nn.Module):
         logits = (k_rel[row] * q[dst]).sum(-1) * mu[etype] / math.sqrt(d)
         alpha = jraph.segment_softmax(logits, dst, n)
         alpha = nn.Dropout(self.dropout, deterministic=not train)(alpha)
-        agg = jax.nn.gelu(aggregate(v_rel, alpha, row, dst, n)).reshape(n, -1)
+        agg = jax.nn.gelu(aggregate(v_rel, alpha, row, dst, n, src_order=row_order))
+        agg = agg.reshape(n, -1)
         out = jnp.concatenate([nn.Dense(self.width, name=f"a_{t}")(agg[off[t]:off[t + 1]])
                                for t in types])
         out = nn.Dropout(self.dropout, deterministic=not train)(out)
@@ -302,12 +318,13 @@ class HGT(nn.Module):
         h = nn.gelu(InputProjection(self.specs, self.hidden)(features))
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
         for _ in range(self.layers):
-            h = HGTLayer(self.hidden, self.heads, self.dropout)(h, g, context["relation_row"],
-                                                                train=train)
+            h = HGTLayer(self.hidden, self.heads, self.dropout)(
+                h, g, context["relation_row"], context["row_order"], train=train)
         return nn.Dense(self.num_classes)(h[nodes])
 
     def context(self, data, g: HeteroGraph, key) -> dict:
-        return {"relation_row": relation_rows(g)}
+        row = relation_rows(g)
+        return {"relation_row": row, "row_order": jnp.argsort(row, stable=True)}
 
 
 def relation_rows(g: HeteroGraph) -> jax.Array:

@@ -61,6 +61,9 @@ def test_rgcn_layer_matches_a_loop_over_relations(small):
     src, dst = np.asarray(g.graph.senders), np.asarray(g.graph.receivers)
     etype = np.asarray(g.graph.edges)
     expected = h @ np.asarray(p["w_self_0"]["kernel"]) + np.asarray(p["w_self_0"]["bias"])
+    with pytest.raises(ValueError, match="self-loops"):
+        RGCN(model.specs, 4, len(g.edge_types) + 1).init(
+            jax.random.key(0), from_hgb(small), features, {}, nodes, train=False)
     for r in range(len(g.edge_types)):
         mask = etype == r
         total = np.zeros((g.num_nodes, 8))
@@ -107,8 +110,9 @@ def test_hgt_relation_rows_gather_each_edges_source(small):
         relation_rows(from_hgb(small))
     layer = HGTLayer(16, 4, 0.0)
     h = jax.random.normal(jax.random.key(0), (g.num_nodes, 16))
-    params = layer.init(jax.random.key(1), h, g, jnp.asarray(rows), train=False)
-    out = layer.apply(params, h, g, jnp.asarray(rows), train=False)
+    order = jnp.argsort(jnp.asarray(rows))
+    params = layer.init(jax.random.key(1), h, g, jnp.asarray(rows), order, train=False)
+    out = layer.apply(params, h, g, jnp.asarray(rows), order, train=False)
     assert out.shape == h.shape and np.isfinite(np.asarray(out)).all()
 
 
