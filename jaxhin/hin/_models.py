@@ -250,7 +250,8 @@ class HGTLayer(nn.Module):
 
         ATT(s, e, t) = (K_{tau(s)} h_s W^ATT_{phi(e)}) . (Q_{tau(t)} h_t) mu_{phi(e)} / sqrt(d),
         MSG(s, e, t) = V_{tau(s)} h_s W^MSG_{phi(e)},
-        h_t' = sigma(skip_{tau(t)}) A_{tau(t)}(GELU(sum_s softmax_s(ATT) MSG)) + (1 - sigma) h_t.
+        H_t = mean_r sum_{s in N_r(t)} softmax_{s in N_r(t)}(ATT) MSG   (as HGB's DGL HGT),
+        h_t' = sigma(skip_{tau(t)}) A_{tau(t)}(GELU(H_t)) + (1 - sigma) h_t, LayerNorm per type.
 
     Types own contiguous id ranges, so K/Q/V/A are per-range Dense layers; W^ATT, W^MSG are
     applied once per (relation, source node), then gathered per edge.
@@ -287,10 +288,14 @@ class HGTLayer(nn.Module):
                                  for e, s in rels])
         dst, etype = g.graph.receivers, g.graph.edges
         logits = (k_rel[row] * q[dst]).sum(-1) * mu[etype] / math.sqrt(d)
-        alpha = jraph.segment_softmax(logits, dst, n)
+        # as HGB's (DGL's) HGT: softmax over each relation's edges into a node, then the mean
+        # over the relations that end at the node's type
+        alpha = jraph.segment_softmax(logits, etype * n + dst, len(rels) * n)
         alpha = nn.Dropout(self.dropout, deterministic=not train)(alpha)
-        agg = jax.nn.gelu(aggregate(v_rel, alpha, row, dst, n, src_order=row_order))
-        agg = agg.reshape(n, -1)
+        incoming = np.bincount([t for _, _, t in g.edge_types], minlength=len(g.node_types))
+        per_type = jnp.asarray(1.0 / np.maximum(incoming, 1), jnp.float32)[g.node_type]
+        agg = aggregate(v_rel, alpha, row, dst, n, src_order=row_order) * per_type[:, None, None]
+        agg = jax.nn.gelu(agg).reshape(n, -1)
         out = jnp.concatenate([nn.Dense(self.width, name=f"a_{t}")(agg[off[t]:off[t + 1]])
                                for t in types])
         out = nn.Dropout(self.dropout, deterministic=not train)(out)
