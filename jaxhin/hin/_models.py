@@ -251,7 +251,8 @@ class HGTLayer(nn.Module):
         ATT(s, e, t) = (K_{tau(s)} h_s W^ATT_{phi(e)}) . (Q_{tau(t)} h_t) mu_{phi(e)} / sqrt(d),
         MSG(s, e, t) = V_{tau(s)} h_s W^MSG_{phi(e)},
         H_t = mean_r sum_{s in N_r(t)} softmax_{s in N_r(t)}(ATT) MSG   (as HGB's DGL HGT),
-        h_t' = sigma(skip_{tau(t)}) A_{tau(t)}(GELU(H_t)) + (1 - sigma) h_t, LayerNorm per type.
+        h_t' = sigma(skip_{tau(t)}) A_{tau(t)}(GELU(H_t)) + (1 - sigma) h_t,
+        then LayerNorm per type if `layer_norm` (HGB's `use_norm`).
 
     Types own contiguous id ranges, so K/Q/V/A are per-range Dense layers; W^ATT, W^MSG are
     applied once per (relation, source node), then gathered per edge.
@@ -260,6 +261,7 @@ class HGTLayer(nn.Module):
     width: int
     heads: int
     dropout: float
+    layer_norm: bool = True
 
     @nn.compact
     def __call__(self, h, g: HeteroGraph, row: jax.Array, row_order: jax.Array, *,
@@ -302,6 +304,8 @@ class HGTLayer(nn.Module):
         skip = self.param("skip", nn.initializers.ones, (len(g.node_types),))
         gate = jax.nn.sigmoid(skip)[g.node_type][:, None]
         out = gate * out + (1.0 - gate) * h
+        if not self.layer_norm:
+            return out
         return jnp.concatenate([nn.LayerNorm(name=f"norm_{t}")(out[off[t]:off[t + 1]])
                                 for t in types])
 
@@ -316,6 +320,7 @@ class HGT(nn.Module):
     heads: int = 8
     layers: int = 2
     dropout: float = 0.2
+    layer_norm: bool = True
     self_loops: ClassVar[bool] = False
 
     @nn.compact
@@ -323,7 +328,7 @@ class HGT(nn.Module):
         h = nn.gelu(InputProjection(self.specs, self.hidden)(features))
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
         for _ in range(self.layers):
-            h = HGTLayer(self.hidden, self.heads, self.dropout)(
+            h = HGTLayer(self.hidden, self.heads, self.dropout, self.layer_norm)(
                 h, g, context["relation_row"], context["row_order"], train=train)
         return nn.Dense(self.num_classes)(h[nodes])
 

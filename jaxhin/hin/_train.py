@@ -58,6 +58,7 @@ class TrainConfig:
         weight (its beta).
       gnn_layers, seq_len, temperature, relation_beta: HINormer's local/relation encoder
         depth, context sequence length, attention temperature and relation-score weight.
+      layer_norm: HGT's per-type LayerNorm after each layer (HGB's `use_norm`).
     """
 
     model: str = "gat"
@@ -80,6 +81,7 @@ class TrainConfig:
     seq_len: int = 50
     temperature: float = 1.0
     relation_beta: float = 0.1
+    layer_norm: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
