@@ -148,7 +148,7 @@ def jaxhin_epochs(hgb, model: str, hidden: int, heads: int, layers: int, epochs:
     import jax.numpy as jnp
 
     from jaxhin.hin import TrainConfig, build_model, split_train_val
-    from jaxhin.hin._train import make_train_step
+    from jaxhin.hin._train import make_train_step, model_context
 
     config = TrainConfig(model=model, hidden=hidden, heads=heads, layers=layers, feats_type=0,
                          learning_rate=1e-3, weight_decay=1e-4)
@@ -157,7 +157,7 @@ def jaxhin_epochs(hgb, model: str, hidden: int, heads: int, layers: int, epochs:
     ids = jnp.asarray(hgb.labelled_ids[train_idx])
     labels = jnp.asarray(hgb.labelled[train_idx])
     init_key, dropout_key, context_key = jax.random.split(jax.random.key(seed), 3)
-    context = net.context(hgb, graph, context_key) if hasattr(net, "context") else {}
+    context = model_context(net, hgb, graph, context_key)
     params = net.init(init_key, graph, features, context, ids, train=False)
     optimizer, step = make_train_step(net, config, ids, labels, False, dropout_key)
     opt_state = optimizer.init(params)

@@ -233,12 +233,10 @@ class RGCN(nn.Module):
             h = nn.Dropout(self.dropout, deterministic=not train)(h) if layer else h
             mean = aggregate(h, inv, src, segment, int(starts[-1]), src_order=g.sender_order)
             w = self.param(f"w_rel_{layer}", xavier_relu, (r, h.shape[-1], width))
-            parts = [0.0] * len(g.node_types)
+            parts = [jnp.zeros((off[t + 1] - off[t], width)) for t in range(len(g.node_types))]
             for e, t in enumerate(targets):
                 parts[t] = parts[t] + mean[starts[e]:starts[e + 1]] @ w[e]
-            relational = jnp.concatenate([
-                jnp.zeros((off[t + 1] - off[t], width)) if isinstance(p, float) else p
-                for t, p in enumerate(parts)])
+            relational = jnp.concatenate(parts)
             h = nn.Dense(width, kernel_init=xavier_relu, name=f"w_self_{layer}")(h) + relational
             if not last:
                 h = nn.elu(h)

@@ -114,6 +114,11 @@ def build_model(data: HgbData, config: TrainConfig) -> tuple[nn.Module, HeteroGr
     return module(specs, data.num_classes, **kwargs, **fixed), graph, features
 
 
+def model_context(model: nn.Module, data: HgbData, graph: HeteroGraph, key: jax.Array) -> dict:
+    """The per-seed inputs a model builds from the graph (`model.context`), {} for most."""
+    return model.context(data, graph, key) if hasattr(model, "context") else {}
+
+
 def _loss(logits, labels, multi_label: bool):
     if multi_label:
         return optax.sigmoid_binary_cross_entropy(logits, labels.astype(logits.dtype)).mean()
@@ -160,7 +165,7 @@ def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
     val_ids, val_labels = ids[val_idx], labels[val_idx]
     key = jax.random.key(seed)
     init_key, dropout_key, context_key = jax.random.split(key, 3)
-    context = model.context(data, graph, context_key) if hasattr(model, "context") else {}
+    context = model_context(model, data, graph, context_key)
     params = model.init(init_key, graph, features, context, val_ids, train=False)
     optimizer, step = make_train_step(model, config, train_ids, train_labels, data.multi_label,
                                       dropout_key)
