@@ -19,7 +19,7 @@ from jaxhin.hin._graph import (
     from_hgb,
     node_features,
 )
-from jaxhin.hin._hinormer import HINormer, context_sequences
+from jaxhin.hin._hinormer import HeteroTransformerLayer, HINormer, context_sequences
 from jaxhin.hin._models import GAT, GCN, HGT, RGCN, AttentionConv, HGTLayer, InputProjection
 from jaxhin.hin._protocol import predictions, score_test_set, split_train_val, write_submission
 from jaxhin.hin._recipes import recipe
@@ -42,6 +42,7 @@ __all__ = [
     "HGTLayer",
     "HINormer",
     "HeteroGraph",
+    "HeteroTransformerLayer",
     "InputProjection",
     "SeedResult",
     "TrainConfig",

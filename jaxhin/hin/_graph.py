@@ -10,6 +10,7 @@ reverse the dataset does not already contain.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +35,11 @@ class HeteroGraph:
       node_types: type names (T).
       edge_types: per edge type, (name, source type, target type).
       type_offsets: (T + 1) first node id of each type, then N.
+      slice_sender_order: (E,) int32, when `target_offsets` is set: within each target type's
+        slice, the local permutation ordering that slice's edges by sender.
+      target_offsets: (T + 1) first edge whose target has each type, then E, when the edges are
+        sorted by target (`sort_by_target`, which `from_hgb` applies); else None. The edges
+        into type t are then the contiguous slice [target_offsets[t], target_offsets[t + 1]).
     """
 
     graph: jraph.GraphsTuple
@@ -43,6 +49,9 @@ class HeteroGraph:
     node_types: tuple[str, ...] = dataclasses.field(metadata={"static": True})
     edge_types: tuple[tuple[str, int, int], ...] = dataclasses.field(metadata={"static": True})
     type_offsets: tuple[int, ...] = dataclasses.field(metadata={"static": True})
+    slice_sender_order: jax.Array | None = None
+    target_offsets: tuple[int, ...] | None = dataclasses.field(default=None,
+                                                               metadata={"static": True})
 
     @property
     def num_nodes(self) -> int:
@@ -57,16 +66,24 @@ class HeteroGraph:
                 f"E={self.num_edges} in {len(self.edge_types)} edge types)")
 
 
-def _make(src, dst, etype, weight, node_type, node_types, edge_types, offsets) -> HeteroGraph:
+def _make(src, dst, etype, weight, node_type, node_types, edge_types, offsets,
+          target_offsets=None) -> HeteroGraph:
     n, e = int(offsets[-1]), len(src)
     graph = jraph.GraphsTuple(nodes=None, edges=jnp.asarray(etype, jnp.int32),
                               senders=jnp.asarray(src, jnp.int32),
                               receivers=jnp.asarray(dst, jnp.int32),
                               n_node=jnp.asarray([n]), n_edge=jnp.asarray([e]), globals=None)
     order = np.argsort(np.asarray(src), kind="stable")
+    slice_order = None
+    if target_offsets is not None:
+        slice_order = np.concatenate([np.argsort(np.asarray(src)[a:b], kind="stable")
+                                      for a, b in itertools.pairwise(target_offsets)])
+        slice_order = jnp.asarray(slice_order, jnp.int32)
+        target_offsets = tuple(int(o) for o in target_offsets)
     return HeteroGraph(graph, jnp.asarray(node_type, jnp.int32), jnp.asarray(weight, jnp.float32),
-                       jnp.asarray(order, jnp.int32), tuple(node_types), tuple(tuple(t) for t in edge_types),
-                       tuple(int(o) for o in offsets))
+                       jnp.asarray(order, jnp.int32), tuple(node_types),
+                       tuple(tuple(t) for t in edge_types), tuple(int(o) for o in offsets),
+                       slice_order, target_offsets)
 
 
 def from_hgb(data: HgbData, *, reverse: bool = True, self_loops: bool = True) -> HeteroGraph:
@@ -89,7 +106,8 @@ def sort_by_target(g: HeteroGraph) -> HeteroGraph:
     order = np.lexsort((src, dst))
     return _make(src[order], dst[order], np.asarray(g.graph.edges)[order],
                  np.asarray(g.edge_weight)[order], np.asarray(g.node_type), g.node_types,
-                 g.edge_types, g.type_offsets)
+                 g.edge_types, g.type_offsets,
+                 np.searchsorted(dst[order], np.asarray(g.type_offsets), side="left"))
 
 
 def add_reverse_edges(g: HeteroGraph) -> HeteroGraph:

@@ -22,9 +22,10 @@ MODEL_DEFAULTS: dict[str, dict] = {
                   "attn_residual": 0.05},
     "hgt": {"hidden": 64, "heads": 8, "layers": 2, "dropout": 0.2, "learning_rate": 1e-3,
             "weight_decay": 1e-4, "one_cycle": True, "decoupled_wd": True, "layer_norm": False},
-    "hinormer": {"hidden": 256, "heads": 2, "layers": 2, "gnn_layers": 4, "seq_len": 50,
+    # HINormer's run.py / run_multi.py defaults (hidden 32, 2 GNN layers, sequences of 200)
+    "hinormer": {"hidden": 32, "heads": 2, "layers": 2, "gnn_layers": 2, "seq_len": 200,
                  "dropout": 0.5, "learning_rate": 1e-4, "weight_decay": 0.0,
-                 "temperature": 1.0, "relation_beta": 0.1, "epochs": 1000, "patience": 50,
+                 "temperature": 1.0, "relation_beta": 1.0, "epochs": 1000, "patience": 50,
                  "lr_plateau": 10},
 }
 
@@ -41,14 +42,30 @@ DATASET_OVERRIDES: dict[tuple[str, str], dict] = {
     ("simplehgn", "ACM"): {"feats_type": 2},
     ("simplehgn", "IMDB"): {"feats_type": 0},
     ("rgcn", "DBLP"): {"feats_type": 3},
-    ("rgcn", "ACM"): {"feats_type": 2},
+    # learning rate chosen on validation: scripts/tune_hin.py --dataset ACM --model rgcn
+    # --grid learning_rate=0.01,0.005,0.001 --seeds 0 1 2 3 4 (val Micro-F1 92.27, 92.49, 91.82)
+    ("rgcn", "ACM"): {"feats_type": 2, "learning_rate": 5e-3},
     ("rgcn", "IMDB"): {"feats_type": 0},
     ("hgt", "DBLP"): {"feats_type": 2, "layers": 3, "layer_norm": True},
     ("hgt", "ACM"): {"feats_type": 0},
     ("hgt", "IMDB"): {"feats_type": 0, "layers": 5, "layer_norm": True},
-    ("hinormer", "DBLP"): {"feats_type": 3, "temperature": 2.0},
-    ("hinormer", "ACM"): {"feats_type": 2},
-    ("hinormer", "IMDB"): {"feats_type": 0, "seq_len": 150, "relation_beta": 0.5},
+    # HINormer's README, "online evaluation on HGB" (DBLP-HGB: sequences of 50, temperature 0.1,
+    # beta 0.1; IMDB-HGB: 150, 1.0, 0.5); it has no ACM line. As written (learning rate 1e-4,
+    # id features) DBLP reaches validation Micro-F1 88.1 / 89.5 / 89.9 at temperature
+    # 0.1 / 1 / 2 (seeds 0 1), so the rest was chosen on validation:
+    # scripts/tune_hin.py --dataset DBLP --model hinormer --grid learning_rate=1e-3
+    #   gnn_layers=2,4 feats_type=2,3 temperature=0.1,2 --seeds 0 1   (results/tune/)
+    ("hinormer", "DBLP"): {"feats_type": 2, "seq_len": 50, "temperature": 2.0,
+                           "relation_beta": 0.1, "learning_rate": 1e-3, "gnn_layers": 4},
+    # ACM (no reference line; DBLP-HGB's otherwise): its loss sits on a plateau for the first
+    # ~50 epochs, where ReduceLROnPlateau cuts the rate and training stalls (validation
+    # Micro-F1 64.1 with it, 93.65 without, seeds 0 1; temperature 0.1 without: 66.9)
+    ("hinormer", "ACM"): {"feats_type": 2, "seq_len": 50, "temperature": 2.0,
+                          "relation_beta": 0.1, "learning_rate": 1e-3, "lr_plateau": 0},
+    # IMDB: IMDB-HGB's line, with DBLP's and ACM's learning rate and no plateau cut (not
+    # tuned further on IMDB: an epoch of these 150-node sequences is ~1 s on two cores)
+    ("hinormer", "IMDB"): {"feats_type": 0, "seq_len": 150, "temperature": 1.0,
+                           "relation_beta": 0.5, "learning_rate": 1e-3, "lr_plateau": 0},
 }
 
 

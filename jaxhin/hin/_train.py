@@ -111,6 +111,8 @@ def build_model(data: HgbData, config: TrainConfig) -> tuple[nn.Module, HeteroGr
     kwargs = {k: v for k, v in dataclasses.asdict(config).items() if k in fields}
     if "num_edge_types" in fields:
         kwargs["num_edge_types"] = len(graph.edge_types)
+    if "target_type" in fields:  # compute only what the labelled type's logits need
+        kwargs["target_type"] = int(data.target_type)
     return module(specs, data.num_classes, **kwargs, **fixed), graph, features
 
 

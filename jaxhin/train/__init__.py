@@ -1,12 +1,13 @@
 """jaxhin.train: pieces every system's training shares.
 
 Metrics (`f1_scores`, `mean_std`), orbax checkpoints (`save_checkpoint`, `restore_checkpoint`,
-`latest_step`), progress bars (`progress`), multi-process start-up for scripts
+`latest_step`), a cheap-mask dropout (`ByteDropout`), progress bars (`progress`), multi-process start-up for scripts
 (`add_multihost_arguments`, `start_multihost`) and the results JSON (`make_results`,
 `write_results`) that every CLI command writes with `--out`.
 """
 
 from jaxhin.train._checkpoint import latest_step, restore_checkpoint, save_checkpoint
+from jaxhin.train._dropout import ByteDropout
 from jaxhin.train._metrics import f1_scores, mean_std
 from jaxhin.train._multihost import add_multihost_arguments, start_multihost, stop_multihost
 from jaxhin.train._progress import progress
@@ -14,6 +15,7 @@ from jaxhin.train._results import RESULT_KEYS, env_info, make_results, to_jsonab
 
 __all__ = [
     "RESULT_KEYS",
+    "ByteDropout",
     "add_multihost_arguments",
     "env_info",
     "f1_scores",

@@ -13,6 +13,7 @@ from jaxhin.hin import (
     MODELS,
     RGCN,
     AttentionConv,
+    HeteroTransformerLayer,
     HGTLayer,
     InputProjection,
     TrainConfig,
@@ -51,7 +52,8 @@ def test_every_model_learns_the_synthetic_graph(small, model):
 
 def test_rgcn_layer_matches_a_loop_over_relations(small):
     model, g, features = build_model(small, TrainConfig(model="rgcn", hidden=8, layers=0))
-    assert isinstance(model, RGCN)
+    assert isinstance(model, RGCN) and model.target_type == small.target_type
+    model = model.clone(target_type=None)  # every node's output
     nodes = jnp.arange(g.num_nodes)
     params = model.init(jax.random.key(0), g, features, {}, nodes, train=False)
     out = np.asarray(model.apply(params, g, features, {}, nodes, train=False))
@@ -72,6 +74,23 @@ def test_rgcn_layer_matches_a_loop_over_relations(small):
         expected += np.where(count > 0, total / np.maximum(count, 1), 0) @ np.asarray(
             p["w_rel_0"][r])
     np.testing.assert_allclose(out, expected, rtol=2e-4, atol=2e-4)
+
+
+def test_rgcn_for_the_target_type_gives_the_same_logits_and_gradients(small):
+    model, g, features = build_model(small, TrainConfig(model="rgcn", hidden=8, layers=2))
+    full = model.clone(target_type=None)
+    nodes = jnp.asarray(small.labelled_ids)
+    params = full.init(jax.random.key(0), g, features, {}, nodes, train=False)
+
+    def loss(m, p):
+        logits = m.apply(p, g, features, {}, nodes, train=False)
+        return (logits * jnp.arange(1, logits.shape[1] + 1)[None, :]).sum(), logits
+
+    (_, pruned), grads = jax.value_and_grad(loss, argnums=1, has_aux=True)(model, params)
+    (_, logits), full_grads = jax.value_and_grad(loss, argnums=1, has_aux=True)(full, params)
+    np.testing.assert_allclose(pruned, logits, rtol=1e-4, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(full_grads), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_attention_is_a_softmax_per_target_and_residual_mixes(small):
@@ -114,6 +133,36 @@ def test_hgt_relation_rows_gather_each_edges_source(small):
     params = layer.init(jax.random.key(1), h, g, jnp.asarray(rows), order, train=False)
     out = layer.apply(params, h, g, jnp.asarray(rows), order, train=False)
     assert out.shape == h.shape and np.isfinite(np.asarray(out)).all()
+
+
+def test_hetero_transformer_layer_matches_a_direct_computation():
+    b, s, width, heads, t, temperature, beta = 3, 7, 8, 2, 4, 0.5, 0.3
+    h = jax.random.normal(jax.random.key(0), (b, s, width))
+    r = jax.random.normal(jax.random.key(1), (b, s, t))
+    layer = HeteroTransformerLayer(width, heads, 0.0, temperature, beta)
+    params = layer.init(jax.random.key(2), h, r, train=False)
+    out = np.asarray(layer.apply(params, h, r, train=False))
+    p = {k: np.asarray(v["kernel"]) for k, v in params["params"].items() if "Dense" in k}
+    d = width // heads
+    fl, fr = (np.asarray(h) @ p["Dense_0"]).reshape(b, s, heads, d), (
+        np.asarray(h) @ p["Dense_1"]).reshape(b, s, heads, d)
+    leaky = lambda x: np.where(x > 0, x, 0.2 * x)  # noqa: E731
+    rs = (np.asarray(r) @ p["Dense_4"]).reshape(b, s, heads, t)
+    rt = (np.asarray(r) @ p["Dense_5"]).reshape(b, s, heads, t)
+    score = ((leaky(fl) @ p["Dense_2"])[..., 0][:, :, None, :]      # (b, i, 1, heads)
+             + (leaky(fr) @ p["Dense_3"])[..., 0][:, None, :, :]    # (b, 1, j, heads)
+             + beta * np.einsum("bihk,bjhk->bijh", rs, rt)) / temperature
+    alpha = np.exp(score - score.max(2, keepdims=True))
+    alpha /= alpha.sum(2, keepdims=True)
+    context = np.einsum("bijh,bjhd->bihd", alpha, fr).reshape(b, s, width)
+    x = np.asarray(h) + context @ p["Dense_6"]
+    ln = params["params"]["LayerNorm_0"]
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-6) * np.asarray(ln["scale"]) + np.asarray(ln["bias"])
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    first = layer.apply(params, h, r, train=False, first_only=True)
+    assert first.shape == (b, 1, width)
+    np.testing.assert_allclose(first[:, 0], out[:, 0], rtol=1e-5, atol=1e-5)
 
 
 def test_context_sequences_are_breadth_first(small):
