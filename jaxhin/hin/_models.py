@@ -234,8 +234,13 @@ class RGCN(nn.Module):
             later = needed[0]
             needed.insert(0, later | {rel_source[e] for e in range(len(rel_target))
                                       if rel_target[e] in later})
-        src, dst, etype = g.graph.senders, g.graph.receivers, g.graph.edges
         h = InputProjection(self.specs, self.hidden)(features)
+        # per target type with incoming edges: its relations and edge slice, the same every layer
+        incoming = {}
+        for t in range(num_types):
+            rels = [e for e in range(len(rel_target)) if rel_target[e] == t]
+            if rels and g.target_offsets[t + 1] > g.target_offsets[t]:
+                incoming[t] = self._edges(g, t, rels)
         for layer in range(self.layers + 1):
             last = layer == self.layers
             width = self.num_classes if last else self.hidden
@@ -245,17 +250,12 @@ class RGCN(nn.Module):
             root = nn.Dense(width, kernel_init=xavier_relu, name=f"w_self_{layer}")
             parts = []
             for t in range(num_types):
-                rows = h[off[t]:off[t + 1]]
                 if t not in needed[layer]:
                     parts.append(jnp.zeros((off[t + 1] - off[t], width)))
                     continue
-                rels = [e for e in range(len(rel_target)) if rel_target[e] == t]
-                a, b = g.target_offsets[t], g.target_offsets[t + 1]
-                out = root(rows)
-                if rels and b > a:
-                    out = out + self._relations(h, w, rels, src[a:b], dst[a:b] - off[t],
-                                                etype[a:b], g.slice_sender_order[a:b], off,
-                                                rel_source, off[t + 1] - off[t])
+                out = root(h[off[t]:off[t + 1]])
+                if t in incoming:
+                    out = out + self._relations(h, w, incoming[t], off, rel_source)
                 parts.append(out)
             h = jnp.concatenate(parts)
             if not last:
@@ -263,15 +263,27 @@ class RGCN(nn.Module):
         return h[nodes]
 
     @staticmethod
-    def _relations(h, w, rels, src, local_dst, etype, order, off, rel_source, n_target):
-        """sum over `rels` of the per-relation mean of W_r h_src, for one target type's edges."""
-        slot = np.full(w.shape[0], 0, np.int32)
+    def _edges(g: HeteroGraph, t: int, rels: list[int]) -> dict:
+        """Type t's incoming edge slice: sources, local targets, each edge's (relation, target)
+        segment and 1 / that segment's size (R-GCN's per-relation mean)."""
+        a, b = g.target_offsets[t], g.target_offsets[t + 1]
+        n_target = g.type_offsets[t + 1] - g.type_offsets[t]
+        slot = np.zeros(len(g.edge_types), np.int32)
         slot[rels] = np.arange(len(rels))
-        slot = jnp.asarray(slot)[etype]  # relation's position among `rels`
-        segment = slot * n_target + local_dst  # (relation, target) pair
+        slot = jnp.asarray(slot)[g.graph.edges[a:b]]  # the relation's position among `rels`
+        local_dst = g.graph.receivers[a:b] - g.type_offsets[t]
+        segment = slot * n_target + local_dst
         count = jraph.segment_sum(jnp.ones_like(segment, jnp.float32), segment,
                                   len(rels) * n_target)
-        inv = (1.0 / jnp.maximum(count, 1.0))[segment]
+        return {"rels": rels, "n_target": n_target, "src": g.graph.senders[a:b],
+                "local_dst": local_dst, "slot": slot, "segment": segment,
+                "inv": (1.0 / jnp.maximum(count, 1.0))[segment],
+                "order": g.slice_sender_order[a:b]}
+
+    @staticmethod
+    def _relations(h, w, edges: dict, off, rel_source):
+        """sum over a target type's relations of the per-relation mean of W_r h_src."""
+        rels, n_target, src = edges["rels"], edges["n_target"], edges["src"]
         if w.shape[2] < w.shape[1]:  # narrowing: transform each relation's sources first
             sizes = [off[rel_source[e] + 1] - off[rel_source[e]] for e in rels]
             starts = np.concatenate([[0], np.cumsum(sizes)])
@@ -279,8 +291,10 @@ class RGCN(nn.Module):
                                  for e in rels])
             shift = jnp.asarray([starts[i] - off[rel_source[e]] for i, e in enumerate(rels)],
                                 jnp.int32)
-            return aggregate(z, inv, shift[slot] + src, local_dst, n_target, src_order=order)
-        mean = aggregate(h, inv, src, segment, len(rels) * n_target, src_order=order)
+            return aggregate(z, edges["inv"], shift[edges["slot"]] + src, edges["local_dst"],
+                             n_target, src_order=edges["order"])
+        mean = aggregate(h, edges["inv"], src, edges["segment"], len(rels) * n_target,
+                         src_order=edges["order"])
         return sum(mean[i * n_target:(i + 1) * n_target] @ w[e] for i, e in enumerate(rels))
 
 

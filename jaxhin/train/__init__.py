@@ -1,9 +1,9 @@
 """jaxhin.train: pieces every system's training shares.
 
 Metrics (`f1_scores`, `mean_std`), orbax checkpoints (`save_checkpoint`, `restore_checkpoint`,
-`latest_step`), a cheap-mask dropout (`ByteDropout`), progress bars (`progress`), multi-process start-up for scripts
-(`add_multihost_arguments`, `start_multihost`) and the results JSON (`make_results`,
-`write_results`) that every CLI command writes with `--out`.
+`latest_step`), a cheap-mask dropout (`ByteDropout`), progress bars (`progress`),
+multi-process start-up for scripts (`add_multihost_arguments`, `start_multihost`) and the
+results JSON (`make_results`, `write_results`) that every CLI command writes with `--out`.
 """
 
 from jaxhin.train._checkpoint import latest_step, restore_checkpoint, save_checkpoint
