@@ -11,6 +11,10 @@ node in the sequence, ...] of fixed length S (`context_sequences`, sampled once 
   softmax_j(score / temperature), h <- LayerNorm(h + W_o sum_j alpha_ij W_r h_j);
 - readout: the first token (v itself), a linear layer, L2-normalised logits.
 
+The Transformer layers' linear maps start from PyTorch's nn.Linear initialisation, as in the
+reference code (Ffffffffire/HINormer); Flax's default has three times the variance, and with
+it the README's DBLP-HGB line scored 92.6 instead of 94.7 validation Micro-F1 (seed 0).
+
 The last Transformer layer computes only the first token's output (the readout reads nothing
 else), and dropout draws byte-granular masks (`jaxhin.train.ByteDropout`): on CPU the
 (batch, heads, S, S) attention-dropout mask otherwise costs more than the attention.
@@ -84,6 +88,10 @@ class RelationConv(nn.Module):
         return nn.elu(r + self.param("bias", nn.initializers.zeros, (1, self.width)))
 
 
+# PyTorch's default nn.Linear kernel: uniform(+-1/sqrt(fan_in)) (a third of lecun_normal's variance)
+torch_linear = nn.initializers.variance_scaling(1 / 3, "fan_in", "uniform")
+
+
 class HeteroTransformerLayer(nn.Module):
     """One heterogeneity-aware Transformer layer over (B, S, d) sequences with relation
     encodings (B, S, T) (see the module docstring)."""
@@ -101,7 +109,8 @@ class HeteroTransformerLayer(nn.Module):
         b, s, _ = h.shape
         d = self.width // self.heads
         q, rq = (h[:, :1], r[:, :1]) if first_only else (h, r)
-        linear = functools.partial(nn.Dense, use_bias=False)
+        # PyTorch's nn.Linear initialisation, as the reference code's layers have
+        linear = functools.partial(nn.Dense, use_bias=False, kernel_init=torch_linear)
         fl = linear(self.width)(q).reshape(b, q.shape[1], self.heads, d)
         fr = linear(self.width)(h).reshape(b, s, self.heads, d)
         att_l = linear(1)(nn.leaky_relu(fl, 0.2))[..., 0]  # (b, q, heads)
