@@ -74,7 +74,9 @@ def markdown(rows: list[dict]) -> str:
              "",
              "Mean ± population std over seeds 0-4 on HGB's test labels (`label.dat.test`), "
              "hyper-parameters from `jaxhin/hin/_recipes.py`; written by `scripts/hgb_table.py` "
-             "from `results/hgb/*.json`.",
+             "from `results/hgb/*.json`. Changed hyper-parameters were chosen on validation "
+             "data only (`results/tune/`; HINormer's on one H200, `results/tune/gpu/`); every "
+             "row here ran on 2 CPU cores.",
              "",
              f"{passed} of {len(PUBLISHED)} published rows reproduced within tolerance"
              + (f"; not measured: {', '.join(missing)}." if missing else "; every row measured.")

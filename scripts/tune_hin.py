@@ -1,13 +1,21 @@
 """Choose a model's hyper-parameters on HGB validation data only.
 
-Every combination of the `--grid` values is trained on seeds `--seeds` under the HGB protocol
-(80/20 split of `label.dat` by seed, early stopping on validation loss); combinations are ranked
-by mean validation Micro-F1 (ties: lower validation loss). Test labels play no part: the test
-scores that training computes are neither printed nor written. The winner is what goes into
-`jaxhin/hin/_recipes.py`, with this command beside it.
+Every combination of the `--grid` values (or each `--variant`, a list of changes) is trained
+on seeds `--seeds` under the HGB protocol (80/20 split of `label.dat` by seed, early stopping on
+validation loss); rows are ranked by mean validation Micro-F1 (ties: lower validation loss).
+Test labels play no part in the choice: the test scores that training computes are neither
+printed nor written, except the winner's with `--winner-out`, which writes the winning row's
+runs as `jaxhin hin train --out` would (its test scores included). The winner is what goes
+into `jaxhin/hin/_recipes.py`, with this command beside it.
 
     python scripts/tune_hin.py --dataset DBLP --model hgt --grid layers=2,3 dropout=0.2,0.5 \
         --seeds 0 1 --out tune_hgt_dblp.json
+    python scripts/tune_hin.py --dataset ACM --model hinormer --variant hidden=256 \
+        --variant hidden=256 temperature=0.5 --seeds 0 1 2 3 4 --deadline-s 600 \
+        --out tune.json --winner-out hinormer_ACM.json
+
+`--out` is rewritten after every row, so a run stopped early keeps what it finished;
+`--deadline-s` starts no row that the slowest row so far says would end past it.
 """
 
 from __future__ import annotations
@@ -33,44 +41,86 @@ def _parse_grid(items: list[str], fields: dict) -> dict[str, list]:
     return grid
 
 
+def _parse_variant(items: list[str], fields: dict) -> dict:
+    grid = _parse_grid([f"{item}" for item in items], fields)
+    if any(len(v) != 1 for v in grid.values()):
+        raise SystemExit(f"tune_hin: --variant {' '.join(items)!r}: expected FIELD=value ...")
+    return {k: v[0] for k, v in grid.items()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, help="DBLP, ACM, IMDB or an HGB folder")
     parser.add_argument("--model", required=True)
     parser.add_argument("--grid", nargs="+", default=[], help="FIELD=v1,v2 ...")
+    parser.add_argument("--variant", nargs="+", action="append", default=[],
+                        help="FIELD=value ... : one row (repeat the flag for more; the recipe "
+                             "itself is a row only if given, e.g. as --variant seq_len=50)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--deadline-s", type=float, default=None,
+                        help="start no row expected to end after this many seconds")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--winner-out", default=None,
+                        help="write the winning row's runs, test scores included, here")
     args = parser.parse_args(argv)
+    if args.grid and args.variant:
+        raise SystemExit("tune_hin: give --grid or --variant, not both")
 
-    from jaxhin.hin import TrainConfig, recipe, train_and_evaluate
+    from jaxhin.hin import TrainConfig, recipe, summarize_seeds, train_and_evaluate
     from jaxhin.hin._cli import _load
     from jaxhin.train import make_results, write_results
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    grid = _parse_grid(args.grid, defaults)
+    if args.variant:
+        choices = [_parse_variant(items, defaults) for items in args.variant]
+    else:
+        grid = _parse_grid(args.grid, defaults)
+        choices = [dict(zip(grid, values, strict=True))
+                   for values in itertools.product(*grid.values())]
     data = _load(argparse.Namespace(dataset=args.dataset, data_dir=args.data_dir))
     base = recipe(args.model, data.name)
-    rows, start = [], time.perf_counter()
-    for values in itertools.product(*grid.values()):
-        choice = dict(zip(grid, values, strict=True))
+    rows, runs, start, slowest = [], [], time.perf_counter(), 0.0
+    for choice in choices:
+        if (args.deadline_s is not None
+                and time.perf_counter() - start + slowest > args.deadline_s):
+            print(f"deadline: {choice} and later rows not run", flush=True)
+            break
+        row_start = time.perf_counter()
         config = TrainConfig(model=args.model, **{**base, **choice})
         results = [train_and_evaluate(data, config, s, show_progress=False) for s in args.seeds]
+        row_s = time.perf_counter() - row_start
+        slowest = max(slowest, row_s)
         row = {**choice,
                "val_micro_f1": statistics.mean(100 * r.val_micro_f1 for r in results),
                "val_macro_f1": statistics.mean(100 * r.val_macro_f1 for r in results),
                "val_loss": statistics.mean(r.best_val_loss for r in results),
-               "epochs_run": [r.epochs_run for r in results]}
+               "val_micro_f1_per_seed": [100 * r.val_micro_f1 for r in results],
+               "epochs_run": [r.epochs_run for r in results],
+               "epoch_s": statistics.median(r.epoch_s for r in results), "wall_s": row_s}
         rows.append(row)
+        runs.append((config, results, row_s))
         print(f"{choice}: val Micro-F1 {row['val_micro_f1']:.2f}  Macro-F1 "
-              f"{row['val_macro_f1']:.2f}  loss {row['val_loss']:.4f}", flush=True)
-    best = max(rows, key=lambda r: (r["val_micro_f1"], -r["val_loss"]))
-    print(f"best on validation: {({k: best[k] for k in grid})}")
-    if args.out:
-        write_results(args.out, make_results(
-            system="hin", command="tune_hin", config=vars(args),
-            metrics={"rows": rows, "best": best, "recipe": base},
-            wall_s=time.perf_counter() - start))
+              f"{row['val_macro_f1']:.2f}  loss {row['val_loss']:.4f}  ({row_s:.0f} s)",
+              flush=True)
+        best = max(rows, key=lambda r: (r["val_micro_f1"], -r["val_loss"]))
+        if args.out:  # after every row: a run stopped early keeps what it finished
+            write_results(args.out, make_results(
+                system="hin", command="tune_hin", config=vars(args),
+                metrics={"rows": rows, "best": best, "recipe": base},
+                wall_s=time.perf_counter() - start))
+    if not rows:
+        raise SystemExit("tune_hin: no row finished before the deadline")
+    winner = rows.index(best)
+    print(f"best on validation: {choices[winner]}")
+    if args.winner_out:  # the only test scores this script reports: the chosen row's
+        config, results, row_s = runs[winner]
+        write_results(args.winner_out, make_results(
+            system="hin", command="train",
+            config={"dataset": data.name, "seeds": args.seeds, "train": config,
+                    "chosen_by": {"command": "tune_hin", "rows": len(rows),
+                                  "changes": choices[winner]}},
+            metrics=summarize_seeds(data, results), wall_s=row_s))
     return 0
 
 

@@ -29,6 +29,7 @@ from jaxhin.hin._train import (
     TrainConfig,
     build_model,
     run_seeds,
+    summarize_seeds,
     train_and_evaluate,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "run_seeds",
     "score_test_set",
     "split_train_val",
+    "summarize_seeds",
     "train_and_evaluate",
     "write_submission",
 ]

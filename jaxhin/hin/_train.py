@@ -225,6 +225,13 @@ def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool 
     F1 per attribute-disparity quintile of the test nodes (mean over seeds), when the target
     type has attributes."""
     results = [train_and_evaluate(data, config, s, show_progress=show_progress) for s in seeds]
+    return summarize_seeds(data, results, disparity_hops=disparity_hops), results
+
+
+def summarize_seeds(data: HgbData, results: list[SeedResult], *, disparity_hops: int = 2
+                    ) -> dict:
+    """`run_seeds`' metrics of finished runs (mean and population std of the test scores,
+    validation means, F1 per disparity quintile)."""
     macro = mean_std([100 * r.macro_f1 for r in results])
     micro = mean_std([100 * r.micro_f1 for r in results])
     metrics = {
@@ -243,4 +250,4 @@ def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool 
             {**rows[0], "macro_f1": statistics.mean(r["macro_f1"] for r in rows),
              "micro_f1": statistics.mean(r["micro_f1"] for r in rows)}
             for rows in zip(*per_seed, strict=True)]
-    return metrics, results
+    return metrics

@@ -5,6 +5,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from jaxhin.cli import main as cli
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -55,3 +57,27 @@ def test_table_compares_with_published_rows_and_rebuilds_the_command(tmp_path):
     assert "--hidden 8" in row["command"] and "--epochs 5" in row["command"]
     assert "--feats-type 0" in row["command"]  # the DBLP recipe has 3
     assert "| gcn | DBLP |" in table.markdown(rows)
+
+
+def test_tune_variants_deadline_and_winner_record(tmp_path, capsys):
+    out, winner = tmp_path / "tune.json", tmp_path / "winner.json"
+    tune = _script("tune_hin")
+    args = ["--dataset", "synthetic", "--model", "gcn", "--variant", "hidden=4", "epochs=10",
+            "--variant", "hidden=16", "epochs=10", "--seeds", "0", "--out", str(out),
+            "--winner-out", str(winner)]
+    assert tune.main(args) == 0
+    metrics = json.loads(out.read_text())["metrics"]
+    assert [(r["hidden"], r["epochs"]) for r in metrics["rows"]] == [(4, 10), (16, 10)]
+    assert "test" not in json.dumps(metrics) and "test" not in capsys.readouterr().out.lower()
+    record = json.loads(winner.read_text())  # the chosen row only, as `hin train` writes it
+    assert record["command"] == "train" and record["config"]["train"]["hidden"] == metrics[
+        "best"]["hidden"] and record["config"]["chosen_by"]["rows"] == 2
+    assert 0 <= record["metrics"]["micro_f1_mean"] <= 100
+    assert _script("hgb_table").rows_of(tmp_path)[0]["command"].startswith(
+        "jaxhin hin train --dataset synthetic --model gcn")
+    # a deadline the first row outlasts: later rows are not started, finished ones are kept
+    assert tune.main([*args[:-2], "--deadline-s", "0.001"]) == 0
+    assert len(json.loads(out.read_text())["metrics"]["rows"]) == 1
+    assert "later rows not run" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--grid or --variant"):
+        tune.main([*args, "--grid", "hidden=4"])
