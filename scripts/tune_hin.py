@@ -42,7 +42,7 @@ def _parse_grid(items: list[str], fields: dict) -> dict[str, list]:
 
 
 def _parse_variant(items: list[str], fields: dict) -> dict:
-    grid = _parse_grid([f"{item}" for item in items], fields)
+    grid = _parse_grid(items, fields)
     if any(len(v) != 1 for v in grid.values()):
         raise SystemExit(f"tune_hin: --variant {' '.join(items)!r}: expected FIELD=value ...")
     return {k: v[0] for k, v in grid.items()}
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
                "epochs_run": [r.epochs_run for r in results],
                "epoch_s": statistics.median(r.epoch_s for r in results), "wall_s": row_s}
         rows.append(row)
-        runs.append((config, results, row_s))
+        runs.append((config, results))
         print(f"{choice}: val Micro-F1 {row['val_micro_f1']:.2f}  Macro-F1 "
               f"{row['val_macro_f1']:.2f}  loss {row['val_loss']:.4f}  ({row_s:.0f} s)",
               flush=True)
@@ -114,13 +114,13 @@ def main(argv=None) -> int:
     winner = rows.index(best)
     print(f"best on validation: {choices[winner]}")
     if args.winner_out:  # the only test scores this script reports: the chosen row's
-        config, results, row_s = runs[winner]
+        config, results = runs[winner]
         write_results(args.winner_out, make_results(
             system="hin", command="train",
             config={"dataset": data.name, "seeds": args.seeds, "train": config,
                     "chosen_by": {"command": "tune_hin", "rows": len(rows),
                                   "changes": choices[winner]}},
-            metrics=summarize_seeds(data, results), wall_s=row_s))
+            metrics=summarize_seeds(data, results), wall_s=best["wall_s"]))
     return 0
 
 
