@@ -107,7 +107,9 @@ class AttentionConv(nn.Module):
         h_i' = act(sum_j alpha_ij W h_j + res(h_i)).
 
     `num_edge_types` = 0 drops the edge-type term (plain GAT). Returns (out (N, heads, width), alpha
-    (E, heads) without gradient, for the next layer's residual attention).
+    (E, heads) without gradient, for the next layer's residual attention). Dropout masks are
+    byte-granular (`ByteDropout`): with threefry's word per element, the (E, heads) attention
+    mask made a GAT step on ACM 27% slower (992 against 779 ms, 2 CPU cores).
     """
 
     width: int
@@ -124,7 +126,7 @@ class AttentionConv(nn.Module):
     @nn.compact
     def __call__(self, h, g: HeteroGraph, prev_alpha=None, *, train: bool):
         n, src, dst = g.num_nodes, g.graph.senders, g.graph.receivers
-        h = nn.Dropout(self.feat_drop, deterministic=not train)(h)
+        h = ByteDropout(self.feat_drop, deterministic=not train)(h)
         z = nn.Dense(self.heads * self.width, use_bias=False, kernel_init=xavier_relu)(h)
         z = z.reshape(n, self.heads, self.width)
         a_src = self.param("attn_src", xavier_relu, (1, self.heads, self.width))
@@ -138,7 +140,7 @@ class AttentionConv(nn.Module):
             a_edge = self.param("attn_edge", xavier_relu, (1, self.heads, self.edge_dim))
             logits = logits + (r * a_edge).sum(-1)[g.graph.edges]
         alpha = jraph.segment_softmax(nn.leaky_relu(logits, self.negative_slope), dst, n)
-        alpha = nn.Dropout(self.attn_drop, deterministic=not train)(alpha)
+        alpha = ByteDropout(self.attn_drop, deterministic=not train)(alpha)
         if prev_alpha is not None and self.beta:
             alpha = (1.0 - self.beta) * alpha + self.beta * prev_alpha
         out = aggregate(z, alpha, src, dst, n, src_order=g.sender_order)

@@ -167,6 +167,26 @@ def test_hetero_transformer_layer_matches_a_direct_computation(scale):
     np.testing.assert_allclose(first[:, 0], out[:, 0], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("num_nodes", [5, 40])  # fewer nodes than tokens, and more
+@pytest.mark.parametrize("first_only", [False, True])
+def test_hetero_transformer_layer_on_node_rows_matches_the_gathered_tokens(num_nodes, first_only):
+    b, s, width, t = 3, 7, 8, 4
+    h = jax.random.normal(jax.random.key(0), (num_nodes, width))
+    r = jax.random.normal(jax.random.key(1), (num_nodes, t))
+    seq = jax.random.randint(jax.random.key(2), (b, s), 0, num_nodes)
+    layer = HeteroTransformerLayer(width, 2, 0.5, 0.5, 0.3)
+    params = layer.init(jax.random.key(3), h[seq], r[seq], train=False)
+    assert jax.tree.structure(params) == jax.tree.structure(
+        layer.init(jax.random.key(3), h, r, seq, train=False))
+    for train in (False, True):  # with dropout too: the masks have the tokens' shapes
+        rngs = {"dropout": jax.random.key(4)}
+        expected = layer.apply(params, h[seq], r[seq], train=train, first_only=first_only,
+                               rngs=rngs)
+        got = layer.apply(params, h, r, seq, train=train, first_only=first_only, rngs=rngs)
+        assert got.shape == (b, 1 if first_only else s, width)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_hetero_transformer_layer_starts_from_pytorch_linear_init():
     # the reference's nn.Linear layers: uniform(+-1/sqrt(fan_in)), variance 1/(3 fan_in);
     # Flax's default (lecun_normal, variance 1/fan_in) changed DBLP's validation F1 by 2 points
