@@ -17,8 +17,9 @@ it the README's DBLP-HGB line scored 92.6 instead of 94.7 validation Micro-F1 (s
 LayerNorm epsilon (1e-5) and the readout's bias initialisation are PyTorch's too.
 
 The first Transformer layer applies its linear maps to node rows and gathers the tokens after
-(exact, and cheaper when there are more tokens than nodes), the last computes only the first
-token's output (the readout reads nothing else), and dropout draws byte-granular masks (`jaxhin.train.ByteDropout`): on CPU the
+(exact, and cheaper when there are more tokens than nodes: a DBLP training step went from 2.33
+to 1.89 s on 2 CPU cores), the last computes only the first token's output (the readout reads
+nothing else), and dropout draws byte-granular masks (`jaxhin.train.ByteDropout`): on CPU the
 (batch, heads, S, S) attention-dropout mask otherwise costs more than the attention.
 """
 
