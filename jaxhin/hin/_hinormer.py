@@ -194,12 +194,13 @@ class HINormer(nn.Module):
             h = ByteDropout(self.dropout, deterministic=not train)(nn.elu(h))
             r = RelationConv(num_types, num_types)(r, g, coef)
         seq = context["sequences"][nodes - context["first"]]
+        r_tokens = r[seq]  # the layers after the first take tokens
         if not self.layers:
             h = h[seq]
         for layer in range(self.layers):  # the first layer gathers the tokens itself
             h = HeteroTransformerLayer(self.hidden, self.heads, self.dropout, self.temperature,
                                        self.relation_beta)(
-                h, r if layer == 0 else r[seq], seq if layer == 0 else None, train=train,
+                h, r if layer == 0 else r_tokens, seq if layer == 0 else None, train=train,
                 first_only=layer == self.layers - 1)
         logits = nn.Dense(self.num_classes, kernel_init=xavier_relu,
                           bias_init=torch_bias(self.hidden))(h[:, 0])
