@@ -106,6 +106,21 @@ def test_attention_is_a_softmax_per_target_and_residual_mixes(small):
     np.testing.assert_allclose(mixed, 0.75 * alpha + 0.25 * 7.0, rtol=1e-5)
 
 
+def test_attention_vectors_start_from_pytorch_xavier_fans(small):
+    # HGB's GATConv: xavier_normal_(gain sqrt 2) on a (1, heads, width) tensor, whose PyTorch
+    # fans are heads * width and width: std sqrt(2) * sqrt(2 / (heads * width + width))
+    g = from_hgb(small)
+    heads, width, edge_dim = 8, 64, 32
+    conv = AttentionConv(width, heads, 0.0, 0.0, num_edge_types=len(g.edge_types),
+                         edge_dim=edge_dim)
+    params = conv.init(jax.random.key(0), jnp.zeros((g.num_nodes, 4)), g, train=False)["params"]
+    for name, size in (("attn_src", width), ("attn_dst", width), ("attn_edge", edge_dim)):
+        a = np.asarray(params[name])
+        assert a.shape == (1, heads, size)
+        expected = np.sqrt(2.0) * np.sqrt(2.0 / (heads * size + size))
+        np.testing.assert_allclose(a.std(), expected, rtol=0.15, err_msg=name)
+
+
 def test_simplehgn_logits_are_unit_vectors_and_see_edge_types(small):
     config = TrainConfig(model="simplehgn", hidden=8, heads=2)
     model, g, features = build_model(small, config)
@@ -235,6 +250,14 @@ def test_recipes_set_the_reference_settings():
     assert {k: recipe("hinormer", "IMDB")[k] for k in ("hidden", "gnn_layers", "relation_beta")
             } == {"hidden": 256, "gnn_layers": 4, "relation_beta": 0.5}
     assert recipe("gcn", "synthetic") == recipe("gcn", "anything else")
+    # IMDB runs HGB's run_multi.py, whose defaults are not run.py's
+    assert {k: recipe("gat", "IMDB")[k] for k in ("layers", "negative_slope")
+            } == {"layers": 4, "negative_slope": 0.1}  # its learning rate chosen on validation
+    assert {k: recipe("simplehgn", "IMDB")[k] for k in ("layers", "learning_rate",
+                                                          "weight_decay", "negative_slope")
+            } == {"layers": 5, "learning_rate": 1e-3, "weight_decay": 2e-4, "negative_slope": 0.1}
+    assert recipe("gcn", "IMDB")["weight_decay"] == 1e-4 and recipe("gcn", "ACM")[
+        "weight_decay"] == 1e-6
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     for model in MODELS:
         for dataset in ("DBLP", "ACM", "IMDB"):
