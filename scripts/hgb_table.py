@@ -76,7 +76,8 @@ def markdown(rows: list[dict]) -> str:
              "hyper-parameters from `jaxhin/hin/_recipes.py`; written by `scripts/hgb_table.py` "
              "from `results/hgb/*.json`. Changed hyper-parameters were chosen on validation "
              "data only (`results/tune/`; HINormer's on one H200, `results/tune/gpu/`); every "
-             "row here ran on 2 CPU cores.",
+             "row here ran on 2 CPU cores. HINormer's port trains in lockstep with a PyTorch "
+             "transcription on the same inputs (`results/parity/`).",
              "",
              f"{passed} of {len(PUBLISHED)} published rows reproduced within tolerance"
              + (f"; not measured: {', '.join(missing)}." if missing else "; every row measured.")

@@ -81,3 +81,16 @@ def test_tune_variants_deadline_and_winner_record(tmp_path, capsys):
     assert "later rows not run" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="--grid or --variant"):
         tune.main([*args, "--grid", "hidden=4"])
+
+
+def test_hinormer_port_matches_a_pytorch_transcription_in_lockstep(tmp_path):
+    pytest.importorskip("torch")  # the `bench` extra; CI's test install has no torch
+    out = tmp_path / "lockstep.json"
+    assert _script("hinormer_torch_parity").main([
+        "--dataset", "synthetic", "--seeds", "0", "--lockstep", "5", "--set", "hidden=8",
+        "seq_len=12", "gnn_layers=2", "temperature=0.5", "relation_beta=0.5",
+        "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["metrics"]["lockstep"][0]
+    losses = [step["jaxhin"] for step in row["steps"]]
+    assert losses[-1] < losses[0]  # it trains
+    assert row["initial_logit_max_abs_diff"] < 1e-5 and row["loss_max_abs_diff"] < 1e-5
