@@ -128,6 +128,8 @@ class _Inputs:
         self.first = int(self.context["first"])
         g = self.graph
         n, src, dst = g.num_nodes, np.asarray(g.graph.senders), np.asarray(g.graph.receivers)
+        # D^-1/2 A D^-1/2 computed here rather than with jaxhin's `sym_norm`, so that the
+        # comparison covers jaxhin's normalisation too
         norm = 1 / np.sqrt(np.maximum(np.bincount(dst, minlength=n), 1))
         self.a_hat = torch.sparse_coo_tensor(
             np.stack([dst, src]), torch.tensor(norm[src] * norm[dst], dtype=torch.float32),
@@ -198,7 +200,7 @@ def lockstep(torch, data, cfg, seed: int, steps: int) -> dict:
     cfg = dataclasses.replace(cfg, dropout=0.0)
     x = _Inputs(torch, data, cfg, seed)
     train_ids = jnp.asarray(x.train, jnp.int32)
-    train_labels = jnp.asarray(np.asarray(data.labelled)[x.train_idx])
+    train_labels = jnp.asarray(x.y_train.numpy())
     params = x.model.init(x.init_key, x.graph, x.features, x.context, train_ids, train=False)
     net = _torch_model(torch, cfg, x.model.specs, data.num_classes, len(x.graph.node_types))
     _load_flax_params(torch, net, params)
