@@ -63,9 +63,11 @@ DATASET_OVERRIDES: dict[tuple[str, str], dict] = {
     # chosen on validation Micro-F1, seeds 0-4, on one H200 (results/tune/gpu/README.md):
     #   scripts/tune_hinormer_gpu.sh OUT_DIR 420 1; scripts/tune_hinormer_gpu.sh OUT_DIR 230 2
     # DBLP: the DBLP-HGB line with sequences of 100 and no plateau cut (val 93.50; the line as
-    # written 93.17; with the plateau cut 93.50 at a higher loss). Pending: feats_type 0 scored
-    # val 94.24 on CPU (results/tune/hinormer_DBLP_cpu.json), not adopted until its row has run
-    ("hinormer", "DBLP"): {"hidden": 256, "gnn_layers": 4, "feats_type": 3, "seq_len": 100,
+    # written 93.17; with the plateau cut 93.50 at a higher loss). Then on CPU, seeds 0-4:
+    # feats_type 0 (every type's own features) val 94.24, loss 0.7342 (results/tune/
+    # hinormer_DBLP_cpu.json; feats_type 2 was listed but not run, a 5-seed row being ~47 min):
+    # scripts/tune_hin.py --dataset DBLP --model hinormer --variant feats_type=0 --seeds 0 1 2 3 4
+    ("hinormer", "DBLP"): {"hidden": 256, "gnn_layers": 4, "feats_type": 0, "seq_len": 100,
                            "temperature": 0.1, "relation_beta": 0.1, "lr_plateau": 0},
     # ACM (no reference line): settings first tuned on DBLP at hidden 32, then width 64 (val
     # 93.37; hidden 32: 92.82; the DBLP-HGB width and depth 42.5-72.2). Its loss sits on a
