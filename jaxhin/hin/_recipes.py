@@ -64,8 +64,8 @@ DATASET_OVERRIDES: dict[tuple[str, str], dict] = {
     #   scripts/tune_hinormer_gpu.sh OUT_DIR 420 1; scripts/tune_hinormer_gpu.sh OUT_DIR 230 2
     # DBLP: the DBLP-HGB line with sequences of 100 and no plateau cut (val 93.50; the line as
     # written 93.17; with the plateau cut 93.50 at a higher loss). Then on CPU, seeds 0-4:
-    # feats_type 0 (every type's own features) val 94.24, loss 0.7342 (results/tune/
-    # hinormer_DBLP_cpu.json; feats_type 2 was listed but not run, a 5-seed row being ~47 min):
+    # feats_type 0 (the given attributes; an id embedding for the featureless venues) val 94.24,
+    # loss 0.7342 (results/tune/hinormer_DBLP_cpu.json; feats_type 2 was listed, never scored):
     # scripts/tune_hin.py --dataset DBLP --model hinormer --variant feats_type=0 --seeds 0 1 2 3 4
     ("hinormer", "DBLP"): {"hidden": 256, "gnn_layers": 4, "feats_type": 0, "seq_len": 100,
                            "temperature": 0.1, "relation_beta": 0.1, "lr_plateau": 0},
@@ -81,7 +81,7 @@ DATASET_OVERRIDES: dict[tuple[str, str], dict] = {
     # scripts/tune_hin.py --dataset ACM --model hinormer --variant gnn_layers=1 --variant
     # gnn_layers=3 --variant feats_type=0 --variant feats_type=3 --variant layers=3 --variant
     # dropout=0.3 --seeds 0 1 2 3 4 --winner-out results/hgb/hinormer_ACM.json
-    # Round 3: relation beta 0.5 val 93.48 (results/tune/hinormer_ACM_cpu_round3.json)
+    # Round 3: relation beta 0.5 val 93.48, not adopted (results/tune/README.md has the command)
     ("hinormer", "ACM"): {"hidden": 64, "layers": 3, "feats_type": 2, "seq_len": 50,
                           "temperature": 1.0, "relation_beta": 0.1, "learning_rate": 1e-3,
                           "lr_plateau": 0},
