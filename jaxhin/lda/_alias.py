@@ -19,6 +19,8 @@ No library offers this on device (numpy/JAX have no alias sampler), hence the ha
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -56,6 +58,9 @@ def _count_below(values: jax.Array, lo: jax.Array, hi: jax.Array, x: jax.Array, 
     return lo - lo0
 
 
+# jitted as a whole: called eagerly (from a notebook, or `alias_table` on a new length), op-by-op
+# dispatch compiles dozens of small kernels per shape, 3-5x slower than one XLA compile
+@functools.partial(jax.jit, static_argnames="max_len")
 def segment_alias(weights: jax.Array, seg_start: jax.Array, seg_len: jax.Array,
                   seg_of: jax.Array, max_len: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Alias tables of many distributions laid end to end.
@@ -129,6 +134,7 @@ def segment_alias(weights: jax.Array, seg_start: jax.Array, seg_len: jax.Array,
     return prob, alias, perm
 
 
+@jax.jit
 def alias_table(weights: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Walker's alias table of one distribution: `(prob, alias, item)`, (K,) each.
 

@@ -29,13 +29,21 @@ def corpus():
                             num_topics=8)[0]
 
 
+# One compiled sweep per (data, model, staleness, cfg), shared by every test and seed of the
+# module: compiling dominates these tests' time, and the layout does not depend on the seed.
+_SETUPS: dict = {}
+
+
 def _chain(corpus, data, model, staleness, cfg, iters, seed=1):
-    mesh = make_mesh({"data": data, "model": model}, jax.devices()[:data * model])
-    layout = plan_layout(corpus, data, model, cfg, staleness=staleness)
+    setup = (data, model, staleness, cfg)
+    if setup not in _SETUPS:
+        mesh = make_mesh({"data": data, "model": model}, jax.devices()[:data * model])
+        layout = plan_layout(corpus, data, model, cfg, staleness=staleness)
+        _SETUPS[setup] = (mesh, layout, device_tokens(layout, mesh),
+                          make_dist_sweep(layout, mesh, cfg, staleness))
+    mesh, layout, arrays, sweep = _SETUPS[setup]
     init_key, key = jax.random.split(jax.random.key(seed))
     state = init_dist(init_key, layout, mesh, cfg.num_topics)
-    arrays = device_tokens(layout, mesh)
-    sweep = make_dist_sweep(layout, mesh, cfg, staleness)
     trace = []
     for it in range(iters):
         state = sweep(jax.random.fold_in(key, it), state, arrays)
@@ -46,7 +54,7 @@ def _chain(corpus, data, model, staleness, cfg, iters, seed=1):
 @pytest.mark.devices(8)
 @pytest.mark.parametrize("data, model, staleness", [(8, 1, 1), (4, 2, 2), (2, 4, 3)])
 def test_counts_consistent_after_syncs_and_rotation(corpus, data, model, staleness):
-    cfg = LdaConfig(num_topics=8, chunk=128)
+    cfg = LdaConfig(num_topics=8, chunk=64)  # the trajectory test's, so (8, 1, 1) compiles once
     state, layout, _ = _chain(corpus, data, model, staleness, cfg, 2)
     ref = gather_state(state, layout)
     np.testing.assert_array_equal(np.asarray(state.topic_count), ref.topic_count)
@@ -67,7 +75,7 @@ def test_counts_consistent_after_syncs_and_rotation(corpus, data, model, stalene
 
 
 def test_one_device_is_the_single_device_sampler(corpus):
-    cfg = LdaConfig(num_topics=8, chunk=256)
+    cfg = LdaConfig(num_topics=8, chunk=512)  # the trajectory test's one-device setup
     state, layout, trace = _chain(corpus, 1, 1, 1, cfg, 3)
     tokens = to_tokens(corpus)
     init_key, key = jax.random.split(jax.random.key(1))

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jaxhin.data import synthetic_corpus
@@ -27,9 +27,17 @@ from jaxhin.lda._samplers import _word_count
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40).filter(lambda w: sum(w) > 1e-3))
-def test_alias_table_encodes_the_distribution(weights):
-    w = np.asarray(weights, np.float32)
+@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40).filter(lambda w: sum(w) > 1e-3),
+       st.just(True))
+@example([1.0], False).via("one outcome")
+@example([0.0, 0.0, 5.0], False).via("all mass on one of several, odd length")
+@example([1e-3] * 39 + [10.0], False).via("one large weight among tiny ones, length 40")
+def test_alias_table_encodes_the_distribution(weights, pad):
+    # A new length is a new compile: generated examples pad with zero weights to a power of two
+    # (at most 7 lengths); the fixed ones keep their own length.
+    size = 1 << (len(weights) - 1).bit_length() if pad else len(weights)
+    w = np.zeros(size, np.float32)
+    w[:len(weights)] = weights
     prob, alias, item = (np.asarray(a) for a in alias_table(jnp.asarray(w)))
     k = len(w)
     implied = np.zeros(k)
@@ -89,9 +97,11 @@ def test_chain_is_reproducible(planted):
     assert np.array_equal(a.z, b.z) and not np.array_equal(a.z, c.z)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)  # a compile per example
 @given(st.lists(st.lists(st.floats(1e-3, 10.0), min_size=1, max_size=25), min_size=1,
                 max_size=6))
+@example([[1.0]]).via("one single-outcome segment")
+@example([[2.0], [1e-3, 10.0, 1e-3], [1.0] * 25]).via("ragged, with a full-length segment")
 def test_segment_alias_encodes_every_ragged_distribution(segments):
     lens = np.asarray([len(s) for s in segments], np.int32)
     flat = np.concatenate([np.asarray(s, np.float32) for s in segments])
