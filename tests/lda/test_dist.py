@@ -29,13 +29,13 @@ def corpus():
                             num_topics=8)[0]
 
 
-# One compiled sweep per (data, model, staleness, cfg), shared by every test and seed of the
-# module: compiling dominates these tests' time, and the layout does not depend on the seed.
+# One compiled sweep per (corpus, data, model, staleness, cfg), shared by every test and seed of
+# the module: compiling dominates these tests' time, and the layout does not depend on the seed.
 _SETUPS: dict = {}
 
 
 def _chain(corpus, data, model, staleness, cfg, iters, seed=1):
-    setup = (data, model, staleness, cfg)
+    setup = (id(corpus), data, model, staleness, cfg)  # the corpus fixture lives for the module
     if setup not in _SETUPS:
         mesh = make_mesh({"data": data, "model": model}, jax.devices()[:data * model])
         layout = plan_layout(corpus, data, model, cfg, staleness=staleness)
