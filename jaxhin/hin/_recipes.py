@@ -81,12 +81,8 @@ DATASET_OVERRIDES: dict[tuple[str, str], dict] = {
     # scripts/tune_hin.py --dataset ACM --model hinormer --variant gnn_layers=1 --variant
     # gnn_layers=3 --variant feats_type=0 --variant feats_type=3 --variant layers=3 --variant
     # dropout=0.3 --seeds 0 1 2 3 4 --winner-out results/hgb/hinormer_ACM.json
-    # Rounds 3-11, none adopted (results/tune/README.md has the commands): relation beta 0.5 val
-    # 93.48; learning rate 5e-4 93.15; hidden 128 86.96; feats_type 0 93.48; sequences of 30
-    # 93.92, of 20 93.04; temperature 0.5 92.93; dropout 0.6 93.26; weight decay 1e-4 94.03,
-    # 5e-4 93.26; 4 heads 93.04; 4 Transformer layers 94.03, with weight decay 1e-4 93.59;
-    # the reference's plateau cut (patience 10) at this learning rate 90.83; learning rate 2e-3
-    # 84.97 (one seed collapsed); feats_type 1 94.03, with 3 GNN layers 49.72 (collapsed)
+    # Rounds 3-11 (results/tune/hinormer_ACM_cpu_round*.json): no row beat val 94.14, so none
+    # was adopted; results/tune/README.md lists every row with its figures and command.
     ("hinormer", "ACM"): {"hidden": 64, "layers": 3, "feats_type": 2, "seq_len": 50,
                           "temperature": 1.0, "relation_beta": 0.1, "learning_rate": 1e-3,
                           "lr_plateau": 0},
