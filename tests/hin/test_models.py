@@ -23,7 +23,7 @@ from jaxhin.hin import (
     recipe,
     run_seeds,
 )
-from jaxhin.hin._models import relation_rows
+from jaxhin.hin._models import layer_edges, relation_rows
 
 SMALL = SyntheticHinConfig(num_authors=300, num_papers=600, num_venues=6, attr_dim=32)
 
@@ -76,18 +76,29 @@ def test_rgcn_layer_matches_a_loop_over_relations(small):
     np.testing.assert_allclose(out, expected, rtol=2e-4, atol=2e-4)
 
 
-def test_rgcn_for_the_target_type_gives_the_same_logits_and_gradients(small):
-    model, g, features = build_model(small, TrainConfig(model="rgcn", hidden=8, layers=2))
+@pytest.mark.parametrize("name", ["rgcn", "hgt"])
+def test_pruning_to_the_target_type_gives_the_same_logits_and_gradients(small, name):
+    model, g, features = build_model(small, TrainConfig(model=name, hidden=8, heads=2,
+                                                        layers=2, dropout=0.0))
+    assert model.target_type == small.target_type
     full = model.clone(target_type=None)
+    key = jax.random.key(0)
+    ctx = model.context(small, g, key) if name == "hgt" else {}
+    full_ctx = full.context(small, g, key) if name == "hgt" else {}
+    if name == "hgt":  # the last layer reads only the edges into the target type
+        assert len(ctx["edges"][-1]["dst"]) < len(full_ctx["edges"][-1]["dst"])
+        types = np.asarray(g.node_type)[np.asarray(ctx["edges"][-1]["dst"])]
+        assert set(types.tolist()) == {small.target_type}
     nodes = jnp.asarray(small.labelled_ids)
-    params = full.init(jax.random.key(0), g, features, {}, nodes, train=False)
+    params = full.init(key, g, features, full_ctx, nodes, train=False)
 
-    def loss(m, p):
-        logits = m.apply(p, g, features, {}, nodes, train=False)
+    def loss(m, p, c):
+        logits = m.apply(p, g, features, c, nodes, train=False)
         return (logits * jnp.arange(1, logits.shape[1] + 1)[None, :]).sum(), logits
 
-    (_, pruned), grads = jax.value_and_grad(loss, argnums=1, has_aux=True)(model, params)
-    (_, logits), full_grads = jax.value_and_grad(loss, argnums=1, has_aux=True)(full, params)
+    (_, pruned), grads = jax.value_and_grad(loss, argnums=1, has_aux=True)(model, params, ctx)
+    (_, logits), full_grads = jax.value_and_grad(loss, argnums=1, has_aux=True)(full, params,
+                                                                                 full_ctx)
     np.testing.assert_allclose(pruned, logits, rtol=1e-4, atol=1e-5)
     for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(full_grads), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -142,11 +153,13 @@ def test_hgt_relation_rows_gather_each_edges_source(small):
     np.testing.assert_array_equal(stack[rows], np.asarray(g.graph.senders))
     with pytest.raises(ValueError, match="self-loops"):
         relation_rows(from_hgb(small))
+    (edges,) = layer_edges(g, 1)  # every edge
+    np.testing.assert_array_equal(np.asarray(edges["row"]), rows)
+    np.testing.assert_array_equal(np.diff(rows[np.asarray(edges["order"])]) >= 0, True)
     layer = HGTLayer(16, 4, 0.0)
     h = jax.random.normal(jax.random.key(0), (g.num_nodes, 16))
-    order = jnp.argsort(jnp.asarray(rows))
-    params = layer.init(jax.random.key(1), h, g, jnp.asarray(rows), order, train=False)
-    out = layer.apply(params, h, g, jnp.asarray(rows), order, train=False)
+    params = layer.init(jax.random.key(1), h, g, edges, train=False)
+    out = layer.apply(params, h, g, edges, train=False)
     assert out.shape == h.shape and np.isfinite(np.asarray(out)).all()
 
 
