@@ -11,9 +11,9 @@ training authors (cross-entropy). jaxhin's RGCN and HGT compute only what the au
 logits depend on (`target_type`: a layer's per-edge work covers only the edges into the types
 the next layer needs, so HGT's last layer reads the 19,645 paper-author edges); the logits
 and gradients are the same as the full computation's (tests/hin/test_models.py), while PyG's
-full-batch layers compute every node type's output. Repeats alternate between the libraries so machine drift hits
-both alike; each prints the median over repeats of the median epoch time, and the ratio
-jaxhin / PyG (< 1: jaxhin is faster).
+full-batch layers compute every node type's output. Repeats alternate between the libraries
+so machine drift hits both alike; each prints the median over repeats of the median epoch
+time, and the ratio jaxhin / PyG (< 1: jaxhin is faster).
 
     python scripts/bench_hin.py --out bench_hin.json
     python scripts/bench_hin.py --models rgcn --repeats 3 --epochs 5

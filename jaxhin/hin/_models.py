@@ -328,8 +328,8 @@ class HGTLayer(nn.Module):
     Types own contiguous id ranges, so K/Q/V/A are per-range Dense layers; W^ATT, W^MSG are
     applied once per (relation, source node), then gathered per edge. The per-edge work runs
     over the edges in `edges` (`layer_edges`): all of them, or only those into the types whose
-    output is needed; the other types' rows are then not this layer's output (their H is 0).
-    Dropout masks are byte-granular (`ByteDropout`).
+    output is needed; the other types' rows are then computed with H = 0, and no later layer
+    or logit reads them. Dropout masks are byte-granular (`ByteDropout`).
     """
 
     width: int
