@@ -423,18 +423,19 @@ def layer_edges(g: HeteroGraph, layers: int, target_type: int | None = None) -> 
     if target_type is not None and g.target_offsets is None:
         raise ValueError("HGT with a target type needs the edges sorted by target "
                          "(jaxhin.hin.from_hgb)")
-    out = []
-    for types in needed_types(g, layers, target_type):
-        if target_type is None or len(types) == len(g.node_types):
+    needed = [frozenset(types) for types in needed_types(g, layers, target_type)]
+    built: dict[frozenset, dict] = {}  # layers that need the same types share one edge set
+    for types in dict.fromkeys(needed):
+        if len(types) == len(g.node_types):
             keep = np.arange(len(row))
         else:
             to = g.target_offsets
             keep = np.concatenate([np.arange(to[t], to[t + 1]) for t in sorted(types)])
-        out.append({"row": jnp.asarray(row[keep], jnp.int32),
-                    "dst": jnp.asarray(dst[keep], jnp.int32),
-                    "etype": jnp.asarray(etype[keep], jnp.int32),
-                    "order": jnp.asarray(np.argsort(row[keep], kind="stable"), jnp.int32)})
-    return out
+        built[types] = {"row": jnp.asarray(row[keep], jnp.int32),
+                        "dst": jnp.asarray(dst[keep], jnp.int32),
+                        "etype": jnp.asarray(etype[keep], jnp.int32),
+                        "order": jnp.asarray(np.argsort(row[keep], kind="stable"), jnp.int32)}
+    return [built[types] for types in needed]
 
 
 def relation_rows(g: HeteroGraph) -> jax.Array:

@@ -24,6 +24,7 @@ from jaxhin.hin import (
     run_seeds,
 )
 from jaxhin.hin._models import layer_edges, relation_rows
+from jaxhin.hin._train import model_context
 
 SMALL = SyntheticHinConfig(num_authors=300, num_papers=600, num_venues=6, attr_dim=32)
 
@@ -83,8 +84,7 @@ def test_pruning_to_the_target_type_gives_the_same_logits_and_gradients(small, n
     assert model.target_type == small.target_type
     full = model.clone(target_type=None)
     key = jax.random.key(0)
-    ctx = model.context(small, g, key) if name == "hgt" else {}
-    full_ctx = full.context(small, g, key) if name == "hgt" else {}
+    ctx, full_ctx = model_context(model, small, g, key), model_context(full, small, g, key)
     if name == "hgt":  # the last layer reads only the edges into the target type
         assert len(ctx["edges"][-1]["dst"]) < len(full_ctx["edges"][-1]["dst"])
         types = np.asarray(g.node_type)[np.asarray(ctx["edges"][-1]["dst"])]
