@@ -23,6 +23,7 @@ from jaxhin.hin import (
     recipe,
     run_seeds,
 )
+from jaxhin.hin._hinormer import matmul_barrier_grad
 from jaxhin.hin._models import layer_edges, relation_rows
 from jaxhin.hin._train import model_context
 
@@ -163,6 +164,26 @@ def test_hgt_relation_rows_gather_each_edges_source(small):
     assert out.shape == h.shape and np.isfinite(np.asarray(out)).all()
 
 
+def _transformer_layer_directly(params, h, r, heads, temperature, beta):
+    """HINormer's Transformer layer written out term by term (the module docstring's score)."""
+    p = {k: v["kernel"] for k, v in params["params"].items() if "Dense" in k}
+    (b, s, width), t = h.shape, r.shape[-1]
+    d = width // heads
+    fl, fr = (h @ p["Dense_0"]).reshape(b, s, heads, d), (h @ p["Dense_1"]).reshape(b, s, heads, d)
+    rs = (r @ p["Dense_4"]).reshape(b, s, heads, t)
+    rt = (r @ p["Dense_5"]).reshape(b, s, heads, t)
+    score = ((jax.nn.leaky_relu(fl, 0.2) @ p["Dense_2"])[..., 0][:, :, None, :]  # (b, i, 1, heads)
+             + (jax.nn.leaky_relu(fr, 0.2) @ p["Dense_3"])[..., 0][:, None, :, :]  # (b, 1, j, heads)
+             + beta * jnp.einsum("bihk,bjhk->bijh", rs, rt)) / temperature
+    alpha = jax.nn.softmax(score, axis=2)
+    context = jnp.einsum("bijh,bjhd->bihd", alpha, fr).reshape(b, s, width)
+    x = h + context @ p["Dense_6"]
+    ln = params["params"]["LayerNorm_0"]
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    # PyTorch's nn.LayerNorm epsilon, as the reference
+    return (x - mean) / jnp.sqrt(var + 1e-5) * ln["scale"][None, None] + ln["bias"][None, None]
+
+
 @pytest.mark.parametrize("scale", [1.0, 1e-3])  # at 1e-3 the LayerNorm epsilon matters
 def test_hetero_transformer_layer_matches_a_direct_computation(scale):
     b, s, width, heads, t, temperature, beta = 3, 7, 8, 2, 4, 0.5, 0.3
@@ -171,28 +192,44 @@ def test_hetero_transformer_layer_matches_a_direct_computation(scale):
     layer = HeteroTransformerLayer(width, heads, 0.0, temperature, beta)
     params = layer.init(jax.random.key(2), h, r, train=False)
     out = np.asarray(layer.apply(params, h, r, train=False))
-    p = {k: np.asarray(v["kernel"]) for k, v in params["params"].items() if "Dense" in k}
-    d = width // heads
-    fl, fr = (np.asarray(h) @ p["Dense_0"]).reshape(b, s, heads, d), (
-        np.asarray(h) @ p["Dense_1"]).reshape(b, s, heads, d)
-    leaky = lambda x: np.where(x > 0, x, 0.2 * x)  # noqa: E731
-    rs = (np.asarray(r) @ p["Dense_4"]).reshape(b, s, heads, t)
-    rt = (np.asarray(r) @ p["Dense_5"]).reshape(b, s, heads, t)
-    score = ((leaky(fl) @ p["Dense_2"])[..., 0][:, :, None, :]      # (b, i, 1, heads)
-             + (leaky(fr) @ p["Dense_3"])[..., 0][:, None, :, :]    # (b, 1, j, heads)
-             + beta * np.einsum("bihk,bjhk->bijh", rs, rt)) / temperature
-    alpha = np.exp(score - score.max(2, keepdims=True))
-    alpha /= alpha.sum(2, keepdims=True)
-    context = np.einsum("bijh,bjhd->bihd", alpha, fr).reshape(b, s, width)
-    x = np.asarray(h) + context @ p["Dense_6"]
-    ln = params["params"]["LayerNorm_0"]
-    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
-    # PyTorch's nn.LayerNorm epsilon, as the reference
-    expected = (x - mean) / np.sqrt(var + 1e-5) * np.asarray(ln["scale"]) + np.asarray(ln["bias"])
+    expected = _transformer_layer_directly(params, h, r, heads, temperature, beta)
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
     first = layer.apply(params, h, r, train=False, first_only=True)
     assert first.shape == (b, 1, width)
     np.testing.assert_allclose(first[:, 0], out[:, 0], rtol=1e-5, atol=1e-5)
+    # gradients too: the layer's custom backward (`matmul_barrier_grad`) against autodiff of
+    # the direct form; a_l and W_l get zero (a term constant over the keys cancels in the
+    # softmax), so an absolute tolerance covers their rounding noise
+    c = jax.random.normal(jax.random.key(3), out.shape)
+    got = jax.jit(jax.grad(lambda p, h: (layer.apply(p, h, r, train=False) * c).sum(),
+                           (0, 1)))(params, h)
+    want = jax.jit(jax.grad(lambda p, h: (_transformer_layer_directly(
+        p, h, r, heads, temperature, beta) * c).sum(), (0, 1)))(params, h)
+    assert jax.tree.structure(got) == jax.tree.structure(want)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (2, 3, 5)])
+@pytest.mark.parametrize("columns", [1, 4])
+def test_matmul_barrier_grad_gives_dot_general_values_and_gradients(shape, columns):
+    x = jax.random.normal(jax.random.key(0), shape)
+    w = jax.random.normal(jax.random.key(1), (shape[-1], columns))
+    c = jax.random.normal(jax.random.key(2), (*shape[:-1], columns))
+    dims = (((len(shape) - 1,), (0,)), ((), ()))
+
+    def loss(dot):
+        return lambda x, w: (jnp.tanh(dot(x, w, dims)) * c).sum()  # a non-trivial output grad
+
+    np.testing.assert_allclose(matmul_barrier_grad(x, w, dims), jax.lax.dot_general(x, w, dims),
+                               rtol=1e-6)
+    got = jax.jit(jax.grad(loss(matmul_barrier_grad), argnums=(0, 1)))(x, w)
+    expected = jax.grad(loss(jax.lax.dot_general), argnums=(0, 1))(x, w)
+    for g, e in zip(got, expected, strict=True):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="expected x @ kernel"):
+        matmul_barrier_grad(x, w.T, (((0,), (1,)), ((), ())))
 
 
 @pytest.mark.parametrize("num_nodes", [5, 40])  # fewer nodes than tokens, and more

@@ -1,8 +1,10 @@
 """scripts/tune_hin.py selects on validation only; scripts/hgb_table.py compares with the
-published rows and prints the reproducing command."""
+published rows and prints the reproducing command; scripts/bench_hinormer.py times the
+checkout's HINormer against a git revision's."""
 
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,20 @@ def test_hinormer_port_matches_a_pytorch_transcription_in_lockstep(tmp_path):
     losses = [step["jaxhin"] for step in row["steps"]]
     assert losses[-1] < losses[0]  # it trains
     assert row["initial_logit_max_abs_diff"] < 1e-5 and row["loss_max_abs_diff"] < 1e-5
+
+
+def test_bench_hinormer_times_the_checkout_against_a_revision(tmp_path, capsys):
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=SCRIPTS, capture_output=True
+                      ).returncode:
+        pytest.skip("not a git checkout: no revision to compare with")
+    out = tmp_path / "bench.json"
+    bench = _script("bench_hinormer")
+    assert bench.main(["--dataset", "synthetic", "--baseline", "HEAD", "--steps", "2",
+                       "--set", "hidden=8", "seq_len=12", "gnn_layers=1", "layers=1",
+                       "--out", str(out)]) == 0
+    metrics = json.loads(out.read_text())["metrics"]
+    assert len(metrics["losses"]["checkout"]) == len(metrics["losses"]["baseline"]) == 3
+    assert metrics["max_loss_diff"] < 1e-4  # the layer's maths is unchanged since HEAD
+    assert metrics["ratio"] > 0 and "checkout/baseline" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no-such-revision"):
+        bench.main(["--dataset", "synthetic", "--baseline", "no-such-revision"])

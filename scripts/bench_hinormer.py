@@ -1,0 +1,137 @@
+"""HINormer training-step time: this checkout's Transformer layer against a git revision's, in
+one process.
+
+Both sides build the same model from the dataset's recipe (`jaxhin.hin.recipe`, as `jaxhin hin
+train` runs it); only the `HeteroTransformerLayer` class differs, the baseline's read from
+`git show REV:jaxhin/hin/_hinormer.py`. Steps alternate between the two sides, so machine drift
+hits both alike. The script prints each side's median step time, the ratio checkout / baseline
+(< 1: the checkout is faster) and both sides' training losses: they start from the same
+parameters and draw the same dropout masks, so the losses agree unless the change altered what
+the layer computes.
+
+    python scripts/bench_hinormer.py --dataset DBLP --baseline 2141406 --out bench_hinormer.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER_FILE = "jaxhin/hin/_hinormer.py"
+
+
+def baseline_layer(revision: str):
+    """`HeteroTransformerLayer` as `revision` defines it (a module loaded from `git show`)."""
+    try:
+        source = subprocess.run(["git", "show", f"{revision}:{LAYER_FILE}"], cwd=ROOT,
+                                capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as err:
+        detail = getattr(err, "stderr", "") or err
+        raise SystemExit(f"--baseline {revision!r}: cannot read {LAYER_FILE} at that revision "
+                         f"in {ROOT}: {str(detail).strip()}") from err
+    name = "_bench_hinormer_baseline"
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(source)
+    spec = importlib.util.spec_from_file_location(name, f.name)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # Flax's dataclass transform looks the module up
+    spec.loader.exec_module(module)
+    Path(f.name).unlink()
+    return module.HeteroTransformerLayer
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="DBLP",
+                        help="synthetic, DBLP, ACM, IMDB or an HGB-format folder")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding the dataset folders (default <data root>/hgb)")
+    parser.add_argument("--baseline", default="HEAD", help="git revision to compare with")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per side")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="changes to the recorded recipe")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error(f"--steps must be at least 1, got {args.steps}")
+
+    import dataclasses
+
+    import jax
+    import jax.numpy as jnp
+
+    import jaxhin.hin._hinormer as hinormer
+    from jaxhin.hin import TrainConfig, recipe, split_train_val
+    from jaxhin.hin._cli import _load
+    from jaxhin.hin._train import build_model, make_train_step, model_context
+    from jaxhin.train import make_results, write_results
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tune_hin import _parse_variant
+
+    data = _load(args)
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(model="hinormer", **{**recipe("hinormer", data.name),
+                                              **_parse_variant(args.set, defaults)})
+    train_idx, _ = split_train_val(data, args.seed)
+    ids = jnp.asarray(data.labelled_ids[train_idx])
+    labels = jnp.asarray(data.labelled[train_idx])
+    init_key, dropout_key, context_key = jax.random.split(jax.random.key(args.seed), 3)
+    start = time.perf_counter()
+    sides = {}
+    checkout = hinormer.HeteroTransformerLayer
+    layers = {"checkout": checkout, "baseline": baseline_layer(args.baseline)}
+    try:
+        for name, layer in layers.items():
+            hinormer.HeteroTransformerLayer = layer  # HINormer looks the class up when applied
+            net, graph, features = build_model(data, config)
+            context = model_context(net, data, graph, context_key)
+            params = net.init(init_key, graph, features, context, ids, train=False)
+            optimizer, step = make_train_step(net, config, ids, labels, data.multi_label,
+                                              dropout_key)
+            sides[name] = {"layer": layer, "step": step,
+                           "state": (params, optimizer.init(params)),
+                           "inputs": (graph, features, context), "times": [], "losses": []}
+        for epoch in range(args.steps + 1):  # the first step of each side compiles it
+            for side in sides.values():
+                hinormer.HeteroTransformerLayer = side["layer"]
+                tick = time.perf_counter()
+                params, opt_state, loss = side["step"](*side["state"], *side["inputs"], epoch,
+                                                       config.learning_rate)
+                jax.block_until_ready(params)
+                side["state"] = (params, opt_state)
+                side["losses"].append(float(loss))
+                if epoch:
+                    side["times"].append(time.perf_counter() - tick)
+    finally:
+        hinormer.HeteroTransformerLayer = checkout
+    metrics = {f"{name}_step_s": statistics.median(side["times"]) for name, side in sides.items()}
+    metrics["ratio"] = metrics["checkout_step_s"] / metrics["baseline_step_s"]
+    metrics["losses"] = {name: side["losses"] for name, side in sides.items()}
+    metrics["max_loss_diff"] = max(abs(a - b) for a, b in zip(
+        *metrics["losses"].values(), strict=True))
+    metrics["step_s"] = {name: side["times"] for name, side in sides.items()}
+    print(f"{data.name} HINormer step: checkout {metrics['checkout_step_s'] * 1e3:.0f} ms, "
+          f"baseline ({args.baseline}) {metrics['baseline_step_s'] * 1e3:.0f} ms, "
+          f"checkout/baseline x{metrics['ratio']:.3f}; largest loss difference "
+          f"{metrics['max_loss_diff']:.2e} over {args.steps + 1} steps")
+    if args.out:
+        write_results(args.out, make_results(system="hin", command="bench_hinormer",
+                                             config={**vars(args),
+                                                     "train": dataclasses.asdict(config)},
+                                             metrics=metrics,
+                                             wall_s=time.perf_counter() - start))
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
