@@ -37,13 +37,13 @@ def baseline_layer(revision: str):
         raise SystemExit(f"--baseline {revision!r}: cannot read {LAYER_FILE} at that revision "
                          f"in {ROOT}: {str(detail).strip()}") from err
     name = "_bench_hinormer_baseline"
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(source)
-    spec = importlib.util.spec_from_file_location(name, f.name)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # Flax's dataclass transform looks the module up
-    spec.loader.exec_module(module)
-    Path(f.name).unlink()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "baseline_hinormer.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # Flax's dataclass transform looks the module up
+        spec.loader.exec_module(module)
     return module.HeteroTransformerLayer
 
 
