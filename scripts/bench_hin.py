@@ -149,22 +149,15 @@ def jaxhin_epochs(hgb, model: str, hidden: int, heads: int, layers: int, epochs:
                   ) -> list[float]:
     """Seconds of each of `epochs` training epochs (after compilation and one warm-up)."""
     import jax
-    import jax.numpy as jnp
 
-    from jaxhin.hin import TrainConfig, build_model, split_train_val
-    from jaxhin.hin._train import make_train_step, model_context
+    from jaxhin.hin import TrainConfig
+    from jaxhin.hin._train import setup_seed
 
     config = TrainConfig(model=model, hidden=hidden, heads=heads, layers=layers, feats_type=0,
                          learning_rate=1e-3, weight_decay=1e-4)
-    net, graph, features = build_model(hgb, config)
-    train_idx, _ = split_train_val(hgb, seed)
-    ids = jnp.asarray(hgb.labelled_ids[train_idx])
-    labels = jnp.asarray(hgb.labelled[train_idx])
-    init_key, dropout_key, context_key = jax.random.split(jax.random.key(seed), 3)
-    context = model_context(net, hgb, graph, context_key)
-    params = net.init(init_key, graph, features, context, ids, train=False)
-    optimizer, step = make_train_step(net, config, ids, labels, False, dropout_key)
-    opt_state = optimizer.init(params)
+    run = setup_seed(hgb, config, seed)
+    step, params, opt_state = run.step, run.params, run.opt_state
+    graph, features, context = run.graph, run.features, run.context
     params, opt_state, _ = step(params, opt_state, graph, features, context, 0, 1e-3)
     jax.block_until_ready(params)
     times = []

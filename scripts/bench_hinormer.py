@@ -66,12 +66,11 @@ def main(argv=None) -> int:
     import dataclasses
 
     import jax
-    import jax.numpy as jnp
 
     import jaxhin.hin._hinormer as hinormer
-    from jaxhin.hin import TrainConfig, recipe, split_train_val
+    from jaxhin.hin import TrainConfig, recipe
     from jaxhin.hin._cli import _load
-    from jaxhin.hin._train import build_model, make_train_step, model_context
+    from jaxhin.hin._train import setup_seed
     from jaxhin.train import make_results, write_results
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -81,10 +80,6 @@ def main(argv=None) -> int:
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(model="hinormer", **{**recipe("hinormer", data.name),
                                               **_parse_variant(args.set, defaults)})
-    train_idx, _ = split_train_val(data, args.seed)
-    ids = jnp.asarray(data.labelled_ids[train_idx])
-    labels = jnp.asarray(data.labelled[train_idx])
-    init_key, dropout_key, context_key = jax.random.split(jax.random.key(args.seed), 3)
     start = time.perf_counter()
     sides = {}
     checkout = hinormer.HeteroTransformerLayer
@@ -92,17 +87,13 @@ def main(argv=None) -> int:
     try:
         for name, layer in layers.items():
             hinormer.HeteroTransformerLayer = layer  # HINormer looks the class up when applied
-            net, graph, features = build_model(data, config)
-            context = model_context(net, data, graph, context_key)
-            params = net.init(init_key, graph, features, context, ids, train=False)
-            optimizer, step = make_train_step(net, config, ids, labels, data.multi_label,
-                                              dropout_key)
-            sides[name] = {"layer": layer, "step": step,
-                           "state": (params, optimizer.init(params)),
-                           "inputs": (graph, features, context), "times": [], "losses": []}
+            run = setup_seed(data, config, args.seed)
+            sides[name] = {"step": run.step, "state": (run.params, run.opt_state),
+                           "inputs": (run.graph, run.features, run.context), "times": [],
+                           "losses": []}
         for epoch in range(args.steps + 1):  # the first step of each side compiles it
-            for side in sides.values():
-                hinormer.HeteroTransformerLayer = side["layer"]
+            for name, side in sides.items():
+                hinormer.HeteroTransformerLayer = layers[name]
                 tick = time.perf_counter()
                 params, opt_state, loss = side["step"](*side["state"], *side["inputs"], epoch,
                                                        config.learning_rate)

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import statistics
 import time
+from collections.abc import Callable
 
 import flax.linen as nn
 import jax
@@ -156,22 +157,46 @@ def make_train_step(model: nn.Module, config: TrainConfig, train_ids, train_labe
     return optimizer, step
 
 
-def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
-                       show_progress: bool = True) -> SeedResult:
-    """Train on the seed's 80% of `label.dat`, early-stop on the other 20%, score the test set."""
+@dataclasses.dataclass(frozen=True)
+class SeedSetup:
+    """What one seed's training starts from (`setup_seed`)."""
+
+    model: nn.Module
+    graph: HeteroGraph
+    features: tuple
+    context: dict
+    params: dict
+    opt_state: object
+    step: Callable  # make_train_step's jitted step
+    val_ids: jax.Array
+    val_labels: jax.Array
+
+
+def setup_seed(data: HgbData, config: TrainConfig, seed: int) -> SeedSetup:
+    """The model, its inputs, initial parameters, optimizer state and training step of one
+    seed: the seed splits `label.dat` (`split_train_val`) and draws the initial parameters,
+    dropout masks and model context from its own key."""
     model, graph, features = build_model(data, config)
     train_idx, val_idx = split_train_val(data, seed)
     ids = jnp.asarray(data.labelled_ids)
     labels = jnp.asarray(data.labelled)
-    train_ids, train_labels = ids[train_idx], labels[train_idx]
-    val_ids, val_labels = ids[val_idx], labels[val_idx]
-    key = jax.random.key(seed)
-    init_key, dropout_key, context_key = jax.random.split(key, 3)
+    val_ids = ids[val_idx]
+    init_key, dropout_key, context_key = jax.random.split(jax.random.key(seed), 3)
     context = model_context(model, data, graph, context_key)
     params = model.init(init_key, graph, features, context, val_ids, train=False)
-    optimizer, step = make_train_step(model, config, train_ids, train_labels, data.multi_label,
-                                      dropout_key)
-    opt_state = optimizer.init(params)
+    optimizer, step = make_train_step(model, config, ids[train_idx], labels[train_idx],
+                                      data.multi_label, dropout_key)
+    return SeedSetup(model, graph, features, context, params, optimizer.init(params), step,
+                     val_ids, labels[val_idx])
+
+
+def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
+                       show_progress: bool = True) -> SeedResult:
+    """Train on the seed's 80% of `label.dat`, early-stop on the other 20%, score the test set."""
+    run = setup_seed(data, config, seed)
+    model, graph, features, context = run.model, run.graph, run.features, run.context
+    params, opt_state, step = run.params, run.opt_state, run.step
+    val_ids, val_labels = run.val_ids, run.val_labels
     multi = data.multi_label
 
     @jax.jit
