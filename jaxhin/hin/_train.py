@@ -183,7 +183,10 @@ def setup_seed(data: HgbData, config: TrainConfig, seed: int) -> SeedSetup:
     val_ids = ids[val_idx]
     init_key, dropout_key, context_key = jax.random.split(jax.random.key(seed), 3)
     context = model_context(model, data, graph, context_key)
-    params = model.init(init_key, graph, features, context, val_ids, train=False)
+    # jitted, XLA drops the forward pass that init runs only to create the parameters: on
+    # DBLP/ACM ~5 s less per seed than running it op by op (values equal to within 1 ulp)
+    params = jax.jit(model.init, static_argnames="train")(init_key, graph, features, context,
+                                                          val_ids, train=False)
     optimizer, step = make_train_step(model, config, ids[train_idx], labels[train_idx],
                                       data.multi_label, dropout_key)
     return SeedSetup(model, graph, features, context, params, optimizer.init(params), step,

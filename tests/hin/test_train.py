@@ -1,5 +1,5 @@
-"""Baselines under the HGB protocol: they learn the synthetic graph, use test labels only for
-the final score, and the CLI writes its metrics."""
+"""Baselines under the HGB protocol: test labels are used only for the final score, and the CLI
+writes its metrics (that every model learns the synthetic graph is in test_models.py)."""
 
 import dataclasses
 import json
@@ -33,17 +33,6 @@ def test_synthetic_ground_truth(small):
     assert (own == labels)[~disparate].mean() > 0.75 and (own == labels)[disparate].mean() < 0.2
 
 
-@pytest.mark.parametrize("model", ["gcn", "gat"])
-def test_baselines_learn_the_synthetic_graph(small, model):
-    data, _ = small
-    config = TrainConfig(model=model, hidden=16, heads=2, epochs=150, patience=20,
-                         learning_rate=5e-3)
-    metrics, results = run_seeds(data, config, [0, 1], show_progress=False)
-    assert metrics["micro_f1_mean"] > 80.0  # chance is 25
-    assert metrics["micro_f1_std"] == pytest.approx(np.std([100 * r.micro_f1 for r in results]))
-    assert all(r.best_epoch < r.epochs_run for r in results)
-
-
 def test_test_labels_do_not_influence_training(small):
     data, _ = small
     config = TrainConfig(model="gcn", hidden=16, epochs=30, patience=30)
@@ -63,7 +52,13 @@ def test_cli_train_writes_metrics_and_submissions(tmp_path):
     for key in ("macro_f1_mean", "macro_f1_std", "micro_f1_mean", "micro_f1_std", "per_seed",
                 "epoch_s"):
         assert key in metrics
-    assert len(metrics["per_seed"]) == 2
+    per_seed = metrics["per_seed"]
+    assert len(per_seed) == 2
+    for name in ("micro_f1", "macro_f1"):  # percent; the population std over seeds
+        scores = [100 * r[name] for r in per_seed]
+        assert metrics[f"{name}_mean"] == pytest.approx(np.mean(scores))
+        assert metrics[f"{name}_std"] == pytest.approx(np.std(scores))
+    assert per_seed[0]["micro_f1"] != per_seed[1]["micro_f1"]  # else the std check is empty
     assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == ["synthetic_1.txt",
                                                                      "synthetic_2.txt"]
 
