@@ -128,31 +128,55 @@ def _loss(logits, labels, multi_label: bool):
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
 
+# The jitted functions below take the model (hashable, equal for equal configs) as a static
+# argument and the seed's arrays as arguments, so the seeds of a run share one compilation
+# each (on DBLP/ACM 5-9 s for the step alone, which a closure per seed would repeat).
+@functools.cache
+def _optimizer(weight_decay: float, decoupled: bool) -> optax.GradientTransformation:
+    if decoupled:  # the step scales these by -lr: decay is lr * wd * p, as AdamW
+        return optax.chain(optax.scale_by_adam(), optax.add_decayed_weights(weight_decay))
+    # PyTorch's Adam(weight_decay=...): the L2 term joins the gradient
+    return optax.chain(optax.add_decayed_weights(weight_decay), optax.scale_by_adam())
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3, 4))
+def _train_step(model, optimizer, multi_label, params, opt_state, graph, features, context,
+                epoch, lr, train_ids, train_labels, dropout_key):
+    def loss_fn(p):
+        logits = model.apply(p, graph, features, context, train_ids, train=True,
+                             rngs={"dropout": jax.random.fold_in(dropout_key, epoch)})
+        return _loss(logits, train_labels, multi_label)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    updates = jax.tree.map(lambda u: -lr * u, updates)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _init(model, key, graph, features, context, nodes):
+    # jitted, XLA drops the forward pass that init runs only to create the parameters: on
+    # DBLP/ACM ~5 s less per seed than running it op by op (values equal to within 1 ulp)
+    return model.init(key, graph, features, context, nodes, train=False)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _logits(model, params, graph, features, context, nodes):
+    return model.apply(params, graph, features, context, nodes, train=False)
+
+
 def make_train_step(model: nn.Module, config: TrainConfig, train_ids, train_labels,
                     multi_label: bool, dropout_key: jax.Array):
     """`(optimizer, step)`: Adam with L2 weight decay added to the gradient (PyTorch's
     `Adam(weight_decay=...)`, as HGB's code trains; AdamW if `decoupled_wd`) and the jitted
     training step
     `step(params, opt_state, graph, features, context, epoch, lr) -> (params, opt_state, loss)`
-    (donates params and optimizer state)."""
-    if config.decoupled_wd:  # the step scales these by -lr: decay is lr * wd * p, as AdamW
-        optimizer = optax.chain(optax.scale_by_adam(),
-                                optax.add_decayed_weights(config.weight_decay))
-    else:  # PyTorch's Adam(weight_decay=...): the L2 term joins the gradient
-        optimizer = optax.chain(optax.add_decayed_weights(config.weight_decay),
-                                optax.scale_by_adam())
+    (donates params and optimizer state; steps of equal models and shapes share a compile)."""
+    optimizer = _optimizer(config.weight_decay, config.decoupled_wd)
 
-    @functools.partial(jax.jit, donate_argnums=(0, 1))
     def step(params, opt_state, graph, features, context, epoch, lr):
-        def loss_fn(p):
-            logits = model.apply(p, graph, features, context, train_ids, train=True,
-                                 rngs={"dropout": jax.random.fold_in(dropout_key, epoch)})
-            return _loss(logits, train_labels, multi_label)
-
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        updates = jax.tree.map(lambda u: -lr * u, updates)
-        return optax.apply_updates(params, updates), opt_state, loss
+        return _train_step(model, optimizer, multi_label, params, opt_state, graph, features,
+                           context, epoch, lr, train_ids, train_labels, dropout_key)
 
     return optimizer, step
 
@@ -183,10 +207,7 @@ def setup_seed(data: HgbData, config: TrainConfig, seed: int) -> SeedSetup:
     val_ids = ids[val_idx]
     init_key, dropout_key, context_key = jax.random.split(jax.random.key(seed), 3)
     context = model_context(model, data, graph, context_key)
-    # jitted, XLA drops the forward pass that init runs only to create the parameters: on
-    # DBLP/ACM ~5 s less per seed than running it op by op (values equal to within 1 ulp)
-    params = jax.jit(model.init, static_argnames="train")(init_key, graph, features, context,
-                                                          val_ids, train=False)
+    params = _init(model, init_key, graph, features, context, val_ids)
     optimizer, step = make_train_step(model, config, ids[train_idx], labels[train_idx],
                                       data.multi_label, dropout_key)
     return SeedSetup(model, graph, features, context, params, optimizer.init(params), step,
@@ -202,12 +223,8 @@ def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
     val_ids, val_labels = run.val_ids, run.val_labels
     multi = data.multi_label
 
-    @jax.jit
-    def logits_of(params, graph, features, context, nodes):
-        return model.apply(params, graph, features, context, nodes, train=False)
-
     def val_loss_of(params):
-        return float(_loss(logits_of(params, graph, features, context, val_ids), val_labels,
+        return float(_loss(_logits(model, params, graph, features, context, val_ids), val_labels,
                            multi))
 
     best = (np.inf, jax.tree.map(jnp.copy, params), -1)  # `step` donates `params`
@@ -237,11 +254,11 @@ def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
         bar.set_postfix(val_loss=f"{val_loss:.4f}", refresh=False)
         if epoch - best[2] >= config.patience:
             break
-    test_logits = np.asarray(logits_of(best[1], graph, features, context,
-                                       jnp.asarray(data.test_ids, jnp.int32)))
+    test_ids = jnp.asarray(data.test_ids, jnp.int32)
+    test_logits = np.asarray(_logits(model, best[1], graph, features, context, test_ids))
     scores = score_test_set(data, test_logits)  # the only use of the test labels
     val = f1_scores(np.asarray(val_labels), predictions(
-        np.asarray(logits_of(best[1], graph, features, context, val_ids)), multi))
+        np.asarray(_logits(model, best[1], graph, features, context, val_ids)), multi))
     return SeedResult(seed, scores["macro_f1"], scores["micro_f1"], best[2], epoch + 1,
                       best[0], val["macro_f1"], val["micro_f1"],
                       statistics.median(times[1:] or times), test_logits)

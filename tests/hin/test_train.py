@@ -43,6 +43,18 @@ def test_test_labels_do_not_influence_training(small):
     assert a.best_epoch == b.best_epoch and a.micro_f1 != b.micro_f1
 
 
+def test_seeds_share_one_compilation(small):
+    from jaxhin.hin._train import _init, _logits, _train_step
+
+    data, _ = small
+    config = TrainConfig(model="gcn", hidden=13, epochs=3, patience=3)  # a width no other test
+    before = [f._cache_size() for f in (_init, _train_step, _logits)]
+    run_seeds(data, config, [0, 1], show_progress=False)
+    added = [f._cache_size() - b for f, b in zip((_init, _train_step, _logits), before,
+                                                 strict=True)]
+    assert added == [1, 1, 2]  # logits: the validation and the test nodes
+
+
 def test_cli_train_writes_metrics_and_submissions(tmp_path):
     out = tmp_path / "r.json"
     assert main(["hin", "train", "--model", "gcn", "--seeds", "0", "1", "--epochs", "20",
