@@ -2,12 +2,12 @@
 one process.
 
 Both sides build the same model from the dataset's recipe (`jaxhin.hin.recipe`, as `jaxhin hin
-train` runs it); only the `HeteroTransformerLayer` class differs, the baseline's read from
-`git show REV:jaxhin/hin/_hinormer.py`. Steps alternate between the two sides, so machine drift
-hits both alike. The script prints each side's median step time, the ratio checkout / baseline
-(< 1: the checkout is faster) and both sides' training losses: they start from the same
-parameters and draw the same dropout masks, so the losses agree unless the change altered what
-the layer computes.
+train` runs it); only the Transformer layer class differs (`HINormer.transformer`, set in a
+subclass per side), the baseline's read from `git show REV:jaxhin/hin/_hinormer.py`. Steps
+alternate between the two sides, so machine drift hits both alike. The script prints each
+side's median step time, the ratio checkout / baseline (< 1: the checkout is faster) and both
+sides' training losses: they start from the same parameters and draw the same dropout masks,
+so the losses agree unless the change altered what the layer computes.
 
     python scripts/bench_hinormer.py --dataset DBLP --baseline 2141406 --out bench_hinormer.json
 """
@@ -67,8 +67,7 @@ def main(argv=None) -> int:
 
     import jax
 
-    import jaxhin.hin._hinormer as hinormer
-    from jaxhin.hin import TrainConfig, recipe
+    from jaxhin.hin import HINormer, TrainConfig, recipe
     from jaxhin.hin._cli import _load
     from jaxhin.hin._train import setup_seed
     from jaxhin.train import make_results, write_results
@@ -82,28 +81,25 @@ def main(argv=None) -> int:
                                               **_parse_variant(args.set, defaults)})
     start = time.perf_counter()
     sides = {}
-    checkout = hinormer.HeteroTransformerLayer
-    layers = {"checkout": checkout, "baseline": baseline_layer(args.baseline)}
-    try:
-        for name, layer in layers.items():
-            hinormer.HeteroTransformerLayer = layer  # HINormer looks the class up when applied
-            run = setup_seed(data, config, args.seed)
-            sides[name] = {"step": run.step, "state": (run.params, run.opt_state),
-                           "inputs": (run.graph, run.features, run.context), "times": [],
-                           "losses": []}
-        for epoch in range(args.steps + 1):  # the first step of each side compiles it
-            for name, side in sides.items():
-                hinormer.HeteroTransformerLayer = layers[name]
-                tick = time.perf_counter()
-                params, opt_state, loss = side["step"](*side["state"], *side["inputs"], epoch,
-                                                       config.learning_rate)
-                jax.block_until_ready(params)
-                side["state"] = (params, opt_state)
-                side["losses"].append(float(loss))
-                if epoch:
-                    side["times"].append(time.perf_counter() - tick)
-    finally:
-        hinormer.HeteroTransformerLayer = checkout
+    layers = {"checkout": HINormer.transformer, "baseline": baseline_layer(args.baseline)}
+    for name, layer in layers.items():
+        # a class per side: equal configs give equal models, which would share one compiled
+        # step in jaxhin.hin._train's jit caches; models of different classes never do
+        module = type(f"HINormer_{name}", (HINormer,), {"transformer": layer})
+        run = setup_seed(data, config, args.seed, module=module)
+        sides[name] = {"step": run.step, "state": (run.params, run.opt_state),
+                       "inputs": (run.graph, run.features, run.context), "times": [],
+                       "losses": []}
+    for epoch in range(args.steps + 1):  # the first step of each side compiles it
+        for side in sides.values():
+            tick = time.perf_counter()
+            params, opt_state, loss = side["step"](*side["state"], *side["inputs"], epoch,
+                                                   config.learning_rate)
+            jax.block_until_ready(params)
+            side["state"] = (params, opt_state)
+            side["losses"].append(float(loss))
+            if epoch:
+                side["times"].append(time.perf_counter() - tick)
     metrics = {f"{name}_step_s": statistics.median(side["times"]) for name, side in sides.items()}
     metrics["ratio"] = metrics["checkout_step_s"] / metrics["baseline_step_s"]
     metrics["losses"] = {name: side["losses"] for name, side in sides.items()}

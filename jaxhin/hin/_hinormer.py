@@ -223,6 +223,9 @@ class HINormer(nn.Module):
     temperature: float = 1.0
     relation_beta: float = 1.0
     self_loops: ClassVar[bool] = True
+    # the Transformer layer class; a subclass may set another (scripts/bench_hinormer.py), and
+    # being another class, it never shares the jit caches of jaxhin.hin._train with this one
+    transformer: ClassVar[type[nn.Module]] = HeteroTransformerLayer
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
@@ -243,8 +246,8 @@ class HINormer(nn.Module):
         if not self.layers:
             h = h[seq]
         for layer in range(self.layers):  # the first layer gathers the tokens itself
-            h = HeteroTransformerLayer(self.hidden, self.heads, self.dropout, self.temperature,
-                                       self.relation_beta)(
+            h = self.transformer(self.hidden, self.heads, self.dropout, self.temperature,
+                                 self.relation_beta)(
                 h, r if layer == 0 else r_tokens, seq if layer == 0 else None, train=train,
                 first_only=layer == self.layers - 1)
         logits = nn.Dense(self.num_classes, kernel_init=xavier_relu,

@@ -101,11 +101,14 @@ class SeedResult:
     test_logits: np.ndarray = dataclasses.field(repr=False)
 
 
-def build_model(data: HgbData, config: TrainConfig) -> tuple[nn.Module, HeteroGraph, tuple]:
-    """The model `config` names, the typed graph it runs on and its input features."""
+def build_model(data: HgbData, config: TrainConfig, *, module: type[nn.Module] | None = None
+                ) -> tuple[nn.Module, HeteroGraph, tuple]:
+    """The model `config` names (an instance of `module` if given, e.g. a subclass of it), the
+    typed graph it runs on and its input features."""
     if config.model not in MODELS:
         raise ValueError(f"unknown model {config.model!r}; expected one of {sorted(MODELS)}")
-    module, fixed = MODELS[config.model]
+    named, fixed = MODELS[config.model]
+    module = module or named
     graph = from_hgb(data, self_loops=module.self_loops)
     specs, features = node_features(data, config.feats_type)
     fields = {f.name for f in dataclasses.fields(module)}
@@ -191,16 +194,17 @@ class SeedSetup:
     context: dict
     params: dict
     opt_state: object
-    step: Callable  # make_train_step's jitted step
+    step: Callable  # make_train_step's step
     val_ids: jax.Array
     val_labels: jax.Array
 
 
-def setup_seed(data: HgbData, config: TrainConfig, seed: int) -> SeedSetup:
+def setup_seed(data: HgbData, config: TrainConfig, seed: int, *,
+               module: type[nn.Module] | None = None) -> SeedSetup:
     """The model, its inputs, initial parameters, optimizer state and training step of one
     seed: the seed splits `label.dat` (`split_train_val`) and draws the initial parameters,
-    dropout masks and model context from its own key."""
-    model, graph, features = build_model(data, config)
+    dropout masks and model context from its own key. `module`: as in `build_model`."""
+    model, graph, features = build_model(data, config, module=module)
     train_idx, val_idx = split_train_val(data, seed)
     ids = jnp.asarray(data.labelled_ids)
     labels = jnp.asarray(data.labelled)

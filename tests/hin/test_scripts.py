@@ -103,11 +103,15 @@ def test_bench_hinormer_times_the_checkout_against_a_revision(tmp_path, capsys):
     if not shutil.which("git") or subprocess.run(["git", "rev-parse", "HEAD"], cwd=SCRIPTS,
                                                  capture_output=True).returncode:
         pytest.skip("not a git checkout: no revision to compare with")
+    from jaxhin.hin._train import _train_step
+
     out = tmp_path / "bench.json"
     bench = _script("bench_hinormer")
+    compiled = _train_step._cache_size()
     assert bench.main(["--dataset", "synthetic", "--baseline", "HEAD", "--steps", "2",
                        "--set", "hidden=8", "seq_len=12", "gnn_layers=1", "layers=1",
                        "--out", str(out)]) == 0
+    assert _train_step._cache_size() == compiled + 2  # each side runs its own layer's step
     metrics = json.loads(out.read_text())["metrics"]
     assert len(metrics["losses"]["checkout"]) == len(metrics["losses"]["baseline"]) == 3
     assert metrics["max_loss_diff"] < 1e-4  # the layer's maths is unchanged since HEAD
