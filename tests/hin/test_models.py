@@ -25,7 +25,7 @@ from jaxhin.hin import (
 )
 from jaxhin.hin._hinormer import matmul_barrier_grad
 from jaxhin.hin._models import layer_edges, relation_rows
-from jaxhin.hin._train import model_context
+from jaxhin.hin._train import _init, model_context
 
 SMALL = SyntheticHinConfig(num_authors=300, num_papers=600, num_venues=6, attr_dim=32)
 
@@ -91,14 +91,13 @@ def test_pruning_to_the_target_type_gives_the_same_logits_and_gradients(small, n
         types = np.asarray(g.node_type)[np.asarray(ctx["edges"][-1]["dst"])]
         assert set(types.tolist()) == {small.target_type}
     nodes = jnp.asarray(small.labelled_ids)
-    params = jax.jit(full.init, static_argnames="train")(key, g, features, full_ctx, nodes,
-                                                        train=False)
+    params = _init(full, key, g, features, full_ctx, nodes)
 
     def loss(m, p, c):
         logits = m.apply(p, g, features, c, nodes, train=False)
         return (logits * jnp.arange(1, logits.shape[1] + 1)[None, :]).sum(), logits
 
-    # jitted here and in init: op by op, thousands of small ops would take ~4x longer
+    # jitted, as `_init` is: op by op, thousands of small ops would take ~4x longer
     grad = jax.jit(jax.value_and_grad(loss, argnums=1, has_aux=True), static_argnums=0)
     (_, pruned), grads = grad(model, params, ctx)
     (_, logits), full_grads = grad(full, params, full_ctx)
