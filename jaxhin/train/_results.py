@@ -1,8 +1,10 @@
 """The results JSON every CLI command writes with `--out`.
 
 Schema: `{"system", "command", "config", "metrics", "env": {jaxhin, jax, platform,
-device_count, ...}, "wall_s"}`. `config` is the run's hyper-parameters (a frozen dataclass or a
-dict), so results can be compared and re-run.
+device_count, ..., source}, "wall_s"}`. `config` is the run's hyper-parameters (a frozen
+dataclass or a dict), so results can be compared and re-run; `env["source"]` names the commit
+of the jaxhin checkout that produced them (and whether it had uncommitted changes), so a figure
+can be traced to the code it was measured on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import math
 import os
 import platform as _platform
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,24 @@ from jaxhin._version import __version__
 from jaxhin.data import atomic_write
 
 RESULT_KEYS = ("system", "command", "config", "metrics", "env", "wall_s")
+
+
+def source_revision(folder: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """`{"commit": sha, "dirty": bool}` of the git work tree holding `folder` (default: this
+    package's), `dirty` if a tracked file differs from that commit; None outside a git work tree
+    (an installed wheel) or without `git`."""
+    folder = Path(folder) if folder is not None else Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(folder), *args], capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty}
 
 
 def env_info() -> dict[str, Any]:
@@ -37,6 +58,7 @@ def env_info() -> dict[str, Any]:
         "device_count": len(devices),
         "process_count": jax.process_count(),
         "devices": [str(d) for d in devices],
+        "source": source_revision(),
     }
 
 

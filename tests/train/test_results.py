@@ -2,12 +2,15 @@
 
 import dataclasses
 import json
+import shutil
+import subprocess
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxhin.train import RESULT_KEYS, make_results, progress, to_jsonable, write_results
+from jaxhin.train._results import source_revision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +28,27 @@ def test_make_and_write_results(tmp_path):
     assert loaded["config"] == {"lr": 1e-3, "seeds": [0, 1]}
     assert loaded["metrics"] == {"f1": 0.5, "per_seed": [0, 1]}
     assert loaded["env"]["device_count"] == 8
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_results_name_the_commit_they_were_measured_on(tmp_path):
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    assert source_revision(tmp_path) is None  # not a git work tree
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    assert source_revision(tmp_path) == {"commit": git("rev-parse", "HEAD"), "dirty": False}
+    (tmp_path / "new.py").write_text("")  # untracked: still the commit's code
+    assert not source_revision(tmp_path)["dirty"]
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert source_revision(tmp_path)["dirty"]
+    # the record of a run carries the checkout's revision (None for an installed wheel)
+    record = make_results(system="hin", command="train", config={}, metrics={}, wall_s=0.0)
+    assert record["env"]["source"] == source_revision()
 
 
 def test_non_finite_and_unknown_values():
