@@ -5,6 +5,8 @@ the published one.
       jaxhin hin train --dataset $d --model $m --out results/hgb/${m}_${d}.json; done; done
     python scripts/hgb_table.py results/hgb --markdown docs/hgb_results.md --out table.json
 
+Each row names the commit it was measured on (`env.source` of its record; "-" for records
+written before results carried it, "+" after the hash when the checkout had uncommitted changes).
 A row passes when its mean Micro-F1 over seeds 0-4 is at most the tolerance (1.0 point for
 Simple-HGN and HINormer, 1.5 for the others) below the published Micro-F1, or above it. The
 command printed for each row reproduces it: the recipe's settings plus any flag that differed.
@@ -33,6 +35,12 @@ def command_of(result: dict) -> str:
     return " ".join([f"jaxhin hin train --dataset {dataset} --model {model}{seeds}", *flags])
 
 
+def commit_of(result: dict) -> str:
+    """The short commit a result was measured on, "+" if its checkout was dirty, else "-"."""
+    source = result.get("env", {}).get("source")
+    return f"{source['commit'][:7]}{'+' if source['dirty'] else ''}" if source else "-"
+
+
 def rows_of(folder: Path) -> list[dict]:
     from jaxhin.hin._recipes import DEFAULT_TOLERANCE, PUBLISHED, TOLERANCE
 
@@ -48,7 +56,8 @@ def rows_of(folder: Path) -> list[dict]:
                "macro_f1": m["macro_f1_mean"], "macro_f1_std": m["macro_f1_std"],
                "micro_f1": m["micro_f1_mean"], "micro_f1_std": m["micro_f1_std"],
                "seeds": result["config"]["seeds"], "wall_s": result["wall_s"],
-               "epoch_s": m["epoch_s"], "command": command_of(result)}
+               "epoch_s": m["epoch_s"], "command": command_of(result),
+               "commit": commit_of(result)}
         if published:
             tol = TOLERANCE.get(model, DEFAULT_TOLERANCE)
             row.update(published_macro=published[0], published_micro=published[1],
@@ -86,8 +95,8 @@ def markdown(rows: list[dict]) -> str:
                             for r in slow) + "." if slow else ""),
              "",
              "| model | dataset | Macro-F1 | Micro-F1 | published Macro / Micro | "
-             "Δ Micro | within tolerance | 5 seeds, wall | command |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "Δ Micro | within tolerance | 5 seeds, wall | measured on | command |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pub = (f"{r['published_macro']:.2f} / {r['published_micro']:.2f}"
                if "published_micro" in r else "-")
@@ -96,7 +105,7 @@ def markdown(rows: list[dict]) -> str:
         lines.append(f"| {r['model']} | {r['dataset']} | {r['macro_f1']:.2f} ± "
                      f"{r['macro_f1_std']:.2f} | {r['micro_f1']:.2f} ± {r['micro_f1_std']:.2f} "
                      f"| {pub} | {delta} | {ok} | {r['wall_s'] / 60:.1f} min | "
-                     f"`{r['command']}` |")
+                     f"{r['commit']} | `{r['command']}` |")
     return "\n".join(lines) + "\n"
 
 

@@ -60,6 +60,11 @@ def test_table_compares_with_published_rows_and_rebuilds_the_command(tmp_path):
     assert "--hidden 8" in row["command"] and "--epochs 5" in row["command"]
     assert "--feats-type 0" in row["command"]  # the DBLP recipe has 3
     assert "| gcn | DBLP |" in table.markdown(rows)
+    source = record["env"]["source"]  # the checkout's commit, or None for an installed wheel
+    assert row["commit"] == (source["commit"][:7] + "+" * source["dirty"] if source else "-")
+    del record["env"]["source"]  # a record from before results carried the commit
+    (results / "gcn.json").write_text(json.dumps(record))
+    assert table.rows_of(results)[0]["commit"] == "-"
 
 
 def test_tune_variants_deadline_and_winner_record(tmp_path, capsys):
