@@ -86,7 +86,9 @@ def markdown(rows: list[dict]) -> str:
              "from `results/hgb/*.json`. Changed hyper-parameters were chosen on validation "
              "data only (`results/tune/`; HINormer's on one H200, `results/tune/gpu/`); every "
              "row here ran on 2 CPU cores. HINormer's port trains in lockstep with a PyTorch "
-             "transcription on the same inputs (`results/parity/`).",
+             "transcription on the same inputs (`results/parity/`). Wall times are the day's: the "
+             "shared 2-core machine has run the same training step up to 2.5x slower on one day "
+             "than on another, so a row's time depends on when it ran.",
              "",
              f"{passed} of {len(PUBLISHED)} published rows reproduced within tolerance"
              + (f"; not measured: {', '.join(missing)}." if missing else "; every row measured.")
