@@ -29,9 +29,10 @@ RESULT_KEYS = ("system", "command", "config", "metrics", "env", "wall_s")
 
 
 def source_revision(folder: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
-    """`{"commit": sha, "dirty": bool}` of the git work tree holding `folder` (default: this
-    package's), `dirty` if a tracked file differs from that commit; None outside a git work tree
-    (an installed wheel) or without `git`."""
+    """`{"commit": sha, "dirty": bool}` of the git work tree whose tracked files include
+    `folder`'s (default: this package's), `dirty` if a tracked file differs from that commit;
+    None if `folder` holds no tracked file (an installed wheel, even one in a virtual
+    environment inside a clone) or without `git`."""
     folder = Path(folder) if folder is not None else Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
@@ -39,6 +40,8 @@ def source_revision(folder: str | os.PathLike[str] | None = None) -> dict[str, A
                               text=True, check=True, timeout=10).stdout.strip()
 
     try:
+        if not git("ls-files", "--", "."):
+            return None
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):

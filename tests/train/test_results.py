@@ -44,6 +44,10 @@ def test_results_name_the_commit_they_were_measured_on(tmp_path):
     assert source_revision(tmp_path) == {"commit": git("rev-parse", "HEAD"), "dirty": False}
     (tmp_path / "new.py").write_text("")  # untracked: still the commit's code
     assert not source_revision(tmp_path)["dirty"]
+    installed = tmp_path / ".venv" / "jaxhin"  # e.g. a wheel installed in a venv in the clone
+    installed.mkdir(parents=True)
+    (installed / "__init__.py").write_text("")
+    assert source_revision(installed) is None
     (tmp_path / "code.py").write_text("x = 2\n")
     assert source_revision(tmp_path)["dirty"]
     # the record of a run carries the checkout's revision (None for an installed wheel)
