@@ -40,7 +40,8 @@ def test_results_name_the_commit_they_were_measured_on(tmp_path):
     git("init", "-q")
     (tmp_path / "code.py").write_text("x = 1\n")
     git("add", "code.py")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", "commit",
+        "-q", "-m", "one")
     assert source_revision(tmp_path) == {"commit": git("rev-parse", "HEAD"), "dirty": False}
     (tmp_path / "new.py").write_text("")  # untracked: still the commit's code
     assert not source_revision(tmp_path)["dirty"]
