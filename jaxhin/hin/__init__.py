@@ -11,6 +11,7 @@ quintile), `jaxhin hin train`, `scripts/bench_hin.py` (vs PyG) and `scripts/hgb_
 Not yet: AGHINT (issue #4).
 """
 
+from jaxhin.hin._aghint import AGHINT, AgmConfig, agm_edge_weights, similar_nodes
 from jaxhin.hin._disparity import disparity, f1_by_quintile, quintile_edges
 from jaxhin.hin._graph import (
     HeteroGraph,
@@ -34,11 +35,13 @@ from jaxhin.hin._train import (
 )
 
 __all__ = [
+    "AGHINT",
     "GAT",
     "GCN",
     "HGT",
     "MODELS",
     "RGCN",
+    "AgmConfig",
     "AttentionConv",
     "HGTLayer",
     "HINormer",
@@ -49,6 +52,7 @@ __all__ = [
     "TrainConfig",
     "add_reverse_edges",
     "add_self_loops",
+    "agm_edge_weights",
     "build_model",
     "context_sequences",
     "disparity",
@@ -60,6 +64,7 @@ __all__ = [
     "recipe",
     "run_seeds",
     "score_test_set",
+    "similar_nodes",
     "split_train_val",
     "summarize_seeds",
     "train_and_evaluate",

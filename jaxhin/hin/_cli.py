@@ -25,6 +25,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder holding the HGB dataset folders (default <data root>/hgb)")
     parser.add_argument("--model", choices=sorted(MODELS), default=defaults.model)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--ablate", choices=("agm", "agt"), action="append", default=[],
+                        help="AGHINT without this module (repeatable): agm, attribute-guided "
+                             "message weighting; agt, attribute-similar context nodes")
     parser.add_argument("--pred-dir", default=None,
                         help="write HGB submission files {DATASET}_{seed+1}.txt here")
     for field in dataclasses.fields(TrainConfig):
@@ -63,6 +66,10 @@ def _run(args: argparse.Namespace):
 
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
              if f.name != "model" and getattr(args, f.name) is not None}
+    if args.ablate and args.model != "aghint":
+        raise UsageError(f"--ablate {' '.join(args.ablate)}: only --model aghint has AGM and "
+                         f"AGT modules, got --model {args.model}")
+    given.update({module: False for module in args.ablate})
     config = TrainConfig(model=args.model, **{**recipe(args.model, args.dataset), **given})
     if args.pred_dir is not None:
         write_results_dir(args.pred_dir)

@@ -227,12 +227,13 @@ class HINormer(nn.Module):
     # being another class, it never shares the jit caches of jaxhin.hin._train with this one
     transformer: ClassVar[type[nn.Module]] = HeteroTransformerLayer
 
-    @nn.compact
-    def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
+    def local_encoder(self, g: HeteroGraph, features, coef, *, train: bool):
+        """(h, r): every node's local structure encoding (`gnn_layers` GCN layers with edge
+        coefficients `coef`) and relation encoding. Called from `__call__` (compact)."""
         n, num_types = g.num_nodes, len(g.node_types)
         h = InputProjection(self.specs, self.hidden)(features)
-        coef = sym_norm(g)
         r = jax.nn.one_hot(g.node_type, num_types)
+        relation_coef = sym_norm(g)
         for layer in range(self.gnn_layers):
             h = nn.Dense(self.hidden, use_bias=False, kernel_init=nn.initializers.glorot_uniform(),
                          name=f"gcn_{layer}")(h)
@@ -240,7 +241,18 @@ class HINormer(nn.Module):
                           src_order=g.sender_order)
             h = h + self.param(f"gcn_bias_{layer}", nn.initializers.zeros, (1, self.hidden))
             h = ByteDropout(self.dropout, deterministic=not train)(nn.elu(h))
-            r = RelationConv(num_types, num_types)(r, g, coef)
+            r = RelationConv(num_types, num_types)(r, g, relation_coef)
+        return h, r
+
+    def readout(self, first_tokens):
+        """L2-normalised logits from the (B, D) first-token outputs."""
+        logits = nn.Dense(self.num_classes, kernel_init=xavier_relu,
+                          bias_init=torch_bias(self.hidden))(first_tokens)
+        return logits / (jnp.linalg.norm(logits, axis=-1, keepdims=True) + 1e-12)
+
+    @nn.compact
+    def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
+        h, r = self.local_encoder(g, features, sym_norm(g), train=train)
         seq = context["sequences"][nodes - context["first"]]
         r_tokens = r[seq]  # the layers after the first take tokens
         if not self.layers:
@@ -250,9 +262,7 @@ class HINormer(nn.Module):
                                  self.relation_beta)(
                 h, r if layer == 0 else r_tokens, seq if layer == 0 else None, train=train,
                 first_only=layer == self.layers - 1)
-        logits = nn.Dense(self.num_classes, kernel_init=xavier_relu,
-                          bias_init=torch_bias(self.hidden))(h[:, 0])
-        return logits / (jnp.linalg.norm(logits, axis=-1, keepdims=True) + 1e-12)
+        return self.readout(h[:, 0])
 
     def context(self, data, g: HeteroGraph, key) -> dict:
         t = data.target_type

@@ -68,13 +68,17 @@ class InputProjection(nn.Module):
         return jnp.concatenate(parts, axis=0)
 
 
-def sym_norm(g: HeteroGraph) -> jax.Array:
+def sym_norm(g: HeteroGraph, weight: jax.Array | None = None) -> jax.Array:
     """(E,) D^-1/2 A D^-1/2 coefficients of the graph's edges (in-degree on both ends, which
-    is the degree for the symmetric graphs HGB's GCN uses)."""
+    is the degree for the symmetric graphs HGB's GCN uses); with (E,) edge weights, those of
+    the weighted adjacency (A_uv = weight, D its weighted in-degree)."""
     n, src, dst = g.num_nodes, g.graph.senders, g.graph.receivers
-    degree = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), dst, n)
-    norm = jax.lax.rsqrt(jnp.maximum(degree, 1.0))
-    return norm[src] * norm[dst]
+    if weight is None:
+        degree = jraph.segment_sum(jnp.ones_like(dst, jnp.float32), dst, n)
+        norm = jax.lax.rsqrt(jnp.maximum(degree, 1.0))
+        return norm[src] * norm[dst]
+    norm = jax.lax.rsqrt(jnp.maximum(jraph.segment_sum(weight, dst, n), 1e-12))
+    return weight * norm[src] * norm[dst]
 
 
 def needed_types(g: HeteroGraph, depth: int, target_type: int | None) -> list[set[int]]:

@@ -19,6 +19,7 @@ import numpy as np
 import optax
 
 from jaxhin.data._hgb import HgbData
+from jaxhin.hin._aghint import AGHINT
 from jaxhin.hin._disparity import disparity, f1_by_quintile
 from jaxhin.hin._graph import HeteroGraph, from_hgb, node_features
 from jaxhin.hin._hinormer import HINormer
@@ -33,6 +34,7 @@ MODELS: dict[str, tuple[type[nn.Module], dict]] = {
     "simplehgn": (GAT, {"residual": True, "edge_attention": True, "l2_normalize": True}),
     "hgt": (HGT, {}),
     "hinormer": (HINormer, {}),
+    "aghint": (AGHINT, {}),
 }
 """Model name -> (Flax module, the fields that make it that model)."""
 
@@ -60,6 +62,10 @@ class TrainConfig:
       gnn_layers, seq_len, temperature, relation_beta: HINormer's local/relation encoder
         depth, context sequence length, attention temperature and relation-score weight.
       layer_norm: HGT's per-type LayerNorm after each layer (HGB's `use_norm`).
+      agm, agt: AGHINT's attribute-guided message weighting and similar-node completion (off
+        for ablations); top_k: similar nodes per target; agm_gamma, agm_hops, agm_mode,
+        agm_threshold: AGM's decay rate, path length K, "continuous" or "threshold", and the
+        threshold's disparity (`jaxhin.hin.AgmConfig`).
     """
 
     model: str = "gat"
@@ -83,6 +89,13 @@ class TrainConfig:
     temperature: float = 1.0
     relation_beta: float = 0.1
     layer_norm: bool = True
+    agm: bool = True
+    agt: bool = True
+    top_k: int = 10
+    agm_gamma: float = 0.5
+    agm_hops: int = 2
+    agm_mode: str = "continuous"
+    agm_threshold: float = 0.5
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,7 +38,9 @@ def small():
 FAST = {"gcn": {}, "gat": {"heads": 2}, "rgcn": {}, "simplehgn": {"heads": 2},
         "hgt": {"heads": 2, "learning_rate": 5e-3, "layer_norm": True},  # as on DBLP, IMDB
         "hinormer": {"heads": 2, "gnn_layers": 2, "seq_len": 12, "learning_rate": 2e-3,
-                     "lr_plateau": 0, "dropout": 0.2}}
+                     "lr_plateau": 0, "dropout": 0.2},
+        "aghint": {"heads": 2, "gnn_layers": 2, "seq_len": 8, "top_k": 4, "learning_rate": 2e-3,
+                   "dropout": 0.2}}
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))

@@ -1,0 +1,271 @@
+"""AGHINT: attribute-guided heterogeneous graph Transformer (HINormer + AGM + AGT).
+
+The premise (`jaxhin.hin._disparity`): heterogeneous GNNs lose accuracy on target nodes whose
+attributes differ from their neighbours'. AGHINT answers with two modules on top of a
+HINormer-style encoder (`jaxhin.hin._hinormer`); each can be switched off for ablations.
+
+**AGM, attribute-guided message weighting.** With sim(u, v) the attribute similarity of two
+target nodes (Jaccard for binary attributes, cosine for real-valued) and d = 1 - sim their
+disparity, a path of length <= K (`agm_hops`, 1 or 2) between target nodes u and v carries the
+weight
+
+    w(u, v) = max(0, 1 - gamma d(u, v))            (continuous), or
+    w(u, v) = 1 - gamma [d(u, v) > threshold]      (thresholded),
+
+and every graph edge gets the mean weight of the target-to-target paths of length <= K that
+run through it (1 for an edge on none, and for self-loops). For K = 2 the edge {u, x} of a target
+node u lies on the paths u - x - v for every target neighbour v != u of x, and on u - x itself
+if x is a target node. The local GCN encoder then normalises the weighted adjacency,
+D_w^-1/2 W D_w^-1/2 with D_w the weighted degree, so a node's messages are reweighted against
+each other and against its self-loop (weight 1), not only scaled. The weights are computed
+once per graph (`agm_edge_weights`), as an (E,) array aligned with the graph's edges.
+
+**AGT, attribute-guided similar-node completion.** For every target node its `top_k` most
+attribute-similar target nodes over the whole graph (`similar_nodes`; not only its neighbours)
+join its Transformer context: the sequence is [self, structural context (HINormer's sampled
+neighbourhood), similar nodes], and a learned token-type embedding (self / structural / similar)
+is added to every token before the Transformer layers.
+
+Both searches run blocked on the device (`_block_similarity`): `block` rows of targets against
+all targets at a time, so memory is block x N_t, never N_t x N_t.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sp
+
+from jaxhin.data._hgb import HgbData
+from jaxhin.hin._graph import HeteroGraph
+from jaxhin.hin._hinormer import HINormer
+from jaxhin.hin._models import sym_norm
+
+AGM_MODES = ("continuous", "threshold")
+TOKEN_SELF, TOKEN_STRUCTURAL, TOKEN_SIMILAR = 0, 1, 2
+
+
+@dataclasses.dataclass(frozen=True)
+class AgmConfig:
+    """How AGM turns disparity into edge weights (see the module docstring).
+
+    Attributes:
+      gamma: decay rate, in [0, 1] for the thresholded mode.
+      hops: K, the longest target-to-target path whose edges are weighted (1 or 2).
+      mode: "continuous" (w = max(0, 1 - gamma d)) or "threshold" (w = 1 - gamma [d > threshold]).
+      threshold: disparity above which the thresholded mode decays.
+    """
+
+    gamma: float = 0.5
+    hops: int = 2
+    mode: str = "continuous"
+    threshold: float = 0.5
+
+    def __post_init__(self):
+        if self.mode not in AGM_MODES:
+            raise ValueError(f"agm_mode must be one of {AGM_MODES}, got {self.mode!r}")
+        if self.hops not in (1, 2):
+            raise ValueError(f"agm_hops must be 1 or 2, got {self.hops}")
+        if self.gamma < 0:
+            raise ValueError(f"agm_gamma must be >= 0, got {self.gamma}")
+
+    def weight(self, similarity):
+        """w as a function of sim = 1 - d (numpy or jax arrays)."""
+        disparity = 1.0 - similarity
+        if self.mode == "threshold":
+            return 1.0 - self.gamma * (disparity > self.threshold)
+        return np.maximum(0.0, 1.0 - self.gamma * disparity)
+
+
+def target_attributes(data: HgbData) -> tuple[np.ndarray, bool]:
+    """The target type's attributes, dense (N_t, D) float32, and whether they are binary."""
+    x = data.dense(data.target_type)
+    if x is None:
+        raise ValueError(f"{data.name}: AGHINT needs attributes on the target type "
+                         f"{data.node_types[data.target_type]!r}, which has none")
+    return x, bool(np.isin(x, (0.0, 1.0)).all())
+
+
+@functools.partial(jax.jit, static_argnames=("binary", "k"))
+def _block_similarity(rows, x_rows, x, sizes, *, binary: bool, k: int):
+    """sim(rows, all) (b, N_t) and each row's top-k other nodes (b, k): Jaccard if `binary`
+    (sizes: attribute counts), else cosine (x already L2-normalised; sizes unused). The same
+    conventions as `jaxhin.hin.disparity`: two empty binary rows are identical (sim 1), a zero
+    real-valued row is dissimilar to everything (sim 0)."""
+    inter = x_rows @ x.T
+    if binary:
+        union = sizes[rows][:, None] + sizes[None, :] - inter
+        sim = jnp.where(union > 0, inter / jnp.where(union > 0, union, 1.0), 1.0)
+    else:
+        sim = inter
+    if not k:
+        return sim, None
+    others = sim.at[jnp.arange(rows.shape[0]), rows].set(-jnp.inf)
+    return sim, jax.lax.top_k(others, k)[1]
+
+
+def _blocks(data: HgbData, block: int, k: int):
+    """Yields (first row, rows' similarities (b, N_t) as numpy, top-k (b, k) or None)."""
+    x, binary = target_attributes(data)
+    if binary:
+        sizes = x.sum(1)
+    else:
+        norm = np.linalg.norm(x, axis=1, keepdims=True)
+        x = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+        sizes = np.zeros(len(x), np.float32)
+    n = len(x)
+    if k >= n:
+        raise ValueError(f"top_k={k} must be smaller than the {n} target nodes")
+    x_dev, sizes_dev = jnp.asarray(x), jnp.asarray(sizes)
+    for start in range(0, n, block):
+        # the last block is padded to `block` rows so every block shares one compilation
+        rows = np.minimum(np.arange(start, start + block), n - 1)
+        sim, top = _block_similarity(jnp.asarray(rows, jnp.int32), x_dev[rows], x_dev, sizes_dev,
+                                     binary=binary, k=k)
+        stop = min(start + block, n) - start
+        yield start, np.asarray(sim)[:stop], None if top is None else np.asarray(top)[:stop]
+
+
+def similar_nodes(data: HgbData, k: int, *, block: int = 512) -> np.ndarray:
+    """(N_t, k) int32 global ids: each target node's k most attribute-similar other target
+    nodes, most similar first (blocked top-k; ties broken by lower id)."""
+    lo = int(data.type_offsets[data.target_type])
+    parts = [top for _, _, top in _blocks(data, block, k)]
+    return (np.concatenate(parts) + lo).astype(np.int32)
+
+
+def agm_edge_weights(data: HgbData, g: HeteroGraph, config: AgmConfig = AgmConfig(), *,
+                     block: int = 512) -> np.ndarray:
+    """(E,) float32 AGM weight of each edge of `g` (built from `data`), see the module docstring.
+
+    Blocked over target rows: each block's similarity rows (b, N_t) become path weights, and one
+    sparse product with the target columns of the adjacency sums them over every middle node.
+    """
+    n, t = data.num_nodes, data.target_type
+    lo, hi = int(data.type_offsets[t]), int(data.type_offsets[t + 1])
+    src, dst = np.asarray(g.graph.senders), np.asarray(g.graph.receivers)
+    # the simple undirected graph the paths run on (types ignored, no self-loops)
+    keep = data.src != data.dst
+    adj = sp.csr_matrix((np.ones(keep.sum(), np.float32), (data.src[keep], data.dst[keep])),
+                        shape=(n, n))
+    adj = ((adj + adj.T) > 0).astype(np.float32).tocsr()
+    to_targets = adj[:, lo:hi].tocsr()  # (N, N_t): x's target neighbours
+    target_degree = np.asarray(to_targets.sum(1)).ravel()
+    # every (target u, neighbour x) pair of a graph edge, either direction, deduplicated
+    is_target = (np.arange(n) >= lo) & (np.arange(n) < hi)
+    real = src != dst
+    u = np.concatenate([src[real & is_target[src]], dst[real & is_target[dst]]])
+    x = np.concatenate([dst[real & is_target[src]], src[real & is_target[dst]]])
+    pairs = np.unique(np.stack([u, x], 1), axis=0)
+    pair_sum = np.zeros(len(pairs), np.float64)
+    pair_count = np.zeros(len(pairs), np.float64)
+    for start, sim, _ in _blocks(data, block, 0):
+        weight = config.weight(sim).astype(np.float32)  # (b, N_t) path weights
+        lo_u, hi_u = lo + start, lo + start + len(sim)
+        sel = np.arange(*np.searchsorted(pairs[:, 0], [lo_u, hi_u]))  # pairs sort by u
+        pu, px = pairs[sel, 0] - lo_u, pairs[sel, 1]
+        if config.hops == 2:  # u - x - v for every target neighbour v != u of x
+            through = to_targets @ weight.T  # (N, b): sum over x's target neighbours v
+            self_weight = weight[np.arange(len(sim)), np.arange(len(sim)) + start]
+            pair_sum[sel] += through[px, pu] - self_weight[pu]
+            pair_count[sel] += target_degree[px] - 1
+        direct = is_target[px]  # u - x itself, x a target
+        pair_sum[sel[direct]] += weight[pu[direct], px[direct] - lo]
+        pair_count[sel[direct]] += 1
+    # an edge {a, b} sums the paths with a as the target end and those with b as the target end
+    key = pairs[:, 0].astype(np.int64) * n + pairs[:, 1]
+    out_sum, out_count = np.zeros(len(src)), np.zeros(len(src))
+    for a, b in ((src, dst), (dst, src)):
+        idx = np.searchsorted(key, a.astype(np.int64) * n + b)
+        found = real & is_target[a] & (idx < len(key))
+        found[found] = key[idx[found]] == a[found].astype(np.int64) * n + b[found]
+        out_sum[found] += pair_sum[idx[found]]
+        out_count[found] += pair_count[idx[found]]
+    # a direct target-target edge was counted from both ends: once is its one path
+    both = real & is_target[src] & is_target[dst]
+    if both.any():
+        out_sum[both] -= config.weight(_pair_similarity(data, src[both] - lo, dst[both] - lo))
+        out_count[both] -= 1
+    return np.where(out_count > 0, out_sum / np.maximum(out_count, 1), 1.0).astype(np.float32)
+
+
+def _pair_similarity(data: HgbData, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sim(a_i, b_i) for target-local index pairs (host-side, pairwise)."""
+    x, binary = target_attributes(data)
+    xa, xb = x[a], x[b]
+    inter = (xa * xb).sum(1)
+    if binary:
+        union = xa.sum(1) + xb.sum(1) - inter
+        return np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
+    denom = np.linalg.norm(xa, axis=1) * np.linalg.norm(xb, axis=1)
+    return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_similar(data: HgbData, k: int) -> np.ndarray:
+    # HgbData hashes by identity (eq=False): the seeds of one run share the search
+    return similar_nodes(data, k)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_weights(data: HgbData, config: AgmConfig, self_loops: bool) -> np.ndarray:
+    from jaxhin.hin._graph import from_hgb
+
+    return agm_edge_weights(data, from_hgb(data, self_loops=self_loops), config)
+
+
+class AGHINT(HINormer):
+    """AGHINT: HINormer's encoder with AGM-weighted local messages and AGT's similar-node
+    tokens (module docstring). `agm` / `agt` switch each module off for ablations; with both
+    off it is HINormer plus a (self / structural) token-type embedding.
+
+    Context sequences are [self, `seq_len - 1` structural nodes, `top_k` similar nodes].
+    """
+
+    agm: bool = True
+    agt: bool = True
+    top_k: int = 10
+    agm_gamma: float = 0.5
+    agm_hops: int = 2
+    agm_mode: str = "continuous"
+    agm_threshold: float = 0.5
+
+    def agm_config(self) -> AgmConfig:
+        return AgmConfig(self.agm_gamma, self.agm_hops, self.agm_mode, self.agm_threshold)
+
+    @nn.compact
+    def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
+        # AGM: the GCN normalises the weighted adjacency, so a node's messages are reweighted
+        # against each other (and against its self-loop), not only scaled
+        coef = sym_norm(g, context["edge_weight"] if self.agm else None)
+        h, r = self.local_encoder(g, features, coef, train=train)
+        local = nodes - context["first"]
+        seq = context["sequences"][local]
+        kinds = [TOKEN_SELF] + [TOKEN_STRUCTURAL] * (seq.shape[1] - 1)
+        if self.agt:
+            seq = jnp.concatenate([seq, context["similar"][local]], axis=1)
+            kinds += [TOKEN_SIMILAR] * self.top_k
+        token_type = self.param("token_type", nn.initializers.normal(0.02), (3, self.hidden))
+        tokens = h[seq] + token_type[np.asarray(kinds)][None]
+        r_tokens = r[seq]
+        for layer in range(self.layers):
+            tokens = self.transformer(self.hidden, self.heads, self.dropout, self.temperature,
+                                      self.relation_beta)(
+                tokens, r_tokens, train=train, first_only=layer == self.layers - 1)
+        return self.readout(tokens[:, 0])
+
+    def context(self, data: HgbData, g: HeteroGraph, key) -> dict:
+        out = super().context(data, g, key)
+        if self.agt:
+            out["similar"] = jnp.asarray(_cached_similar(data, self.top_k))
+        if self.agm:
+            weights = _cached_weights(data, self.agm_config(), self.self_loops)
+            if len(weights) != g.num_edges:
+                raise ValueError(f"AGM weights for {len(weights)} edges, graph has {g.num_edges}")
+            out["edge_weight"] = jnp.asarray(weights)
+        return out

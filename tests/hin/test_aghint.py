@@ -1,0 +1,179 @@
+"""AGHINT: AGM's edge weights and AGT's similar nodes against brute-force references, the model's
+context and ablation switches, and the CLI."""
+
+import dataclasses
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxhin.cli import main
+from jaxhin.data import SyntheticHinConfig, synthetic_hin
+from jaxhin.hin import (
+    AgmConfig,
+    TrainConfig,
+    agm_edge_weights,
+    build_model,
+    from_hgb,
+    recipe,
+    similar_nodes,
+)
+
+SMALL = SyntheticHinConfig(num_authors=120, num_papers=200, num_venues=5, attr_dim=24)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return synthetic_hin(jax.random.key(3), SMALL)[0]
+
+
+def _real_valued(data):
+    """`data` with its target attributes scaled by per-entry random factors (cosine, not
+    Jaccard), and one all-zero row."""
+    t = data.target_type
+    values, indices, indptr = data.features[t]
+    values = values * (1 + np.arange(len(values)) % 3).astype(np.float32)
+    values[indptr[5]:indptr[6]] = 0.0
+    features = list(data.features)
+    features[t] = (values, indices, indptr)
+    return dataclasses.replace(data, features=tuple(features))
+
+
+def _similarity(x, binary):
+    if binary:
+        inter = x @ x.T
+        size = x.sum(1)
+        union = size[:, None] + size[None, :] - inter
+        return np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
+    norm = np.linalg.norm(x, axis=1)
+    denom = norm[:, None] * norm[None, :]
+    return np.divide(x @ x.T, denom, out=np.zeros_like(denom), where=denom > 0)
+
+
+def _brute_force_weights(data, g, config):
+    t = data.target_type
+    lo, hi = data.type_offsets[t], data.type_offsets[t + 1]
+    x = data.dense(t)
+    sim = _similarity(x, np.isin(x, (0, 1)).all())
+    neighbours = {v: set() for v in range(data.num_nodes)}
+    for a, b in zip(data.src, data.dst, strict=True):
+        if a != b:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+
+    def target(v):
+        return lo <= v < hi
+
+    out = []
+    for s, r in zip(np.asarray(g.graph.senders), np.asarray(g.graph.receivers), strict=True):
+        paths = []
+        if s != r:
+            if target(s) and target(r):
+                paths.append(sim[s - lo, r - lo])
+            if config.hops == 2:
+                for end, mid in ((s, r), (r, s)):
+                    if target(end):
+                        paths += [sim[end - lo, v - lo] for v in neighbours[mid]
+                                  if target(v) and v != end]
+        out.append(np.mean(config.weight(np.asarray(paths))) if paths else 1.0)
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("config", [AgmConfig(), AgmConfig(gamma=0.8, hops=1),
+                                    AgmConfig(gamma=0.3, mode="threshold", threshold=0.6)])
+@pytest.mark.parametrize("real_valued", [False, True])
+def test_agm_weights_match_a_loop_over_paths(small, config, real_valued):
+    data = _real_valued(small) if real_valued else small
+    g = from_hgb(data)
+    got = agm_edge_weights(data, g, config, block=32)  # several blocks, the last one padded
+    want = _brute_force_weights(data, g, config)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # weighted paths and edges on none (the synthetic graph has no author-author edges)
+    assert (got < 1).any() == (config.hops == 2) and (got == 1).any()
+
+
+def test_agm_weights_see_target_to_target_edges(small):
+    # link some authors directly (author-author, a length-1 path), so that each edge is also
+    # on length-2 paths through the other end
+    data = dataclasses.replace(small, src=np.concatenate([small.src, [0, 1, 2]]).astype(np.int32),
+                               dst=np.concatenate([small.dst, [1, 2, 3]]).astype(np.int32),
+                               edge_type=np.concatenate([small.edge_type, [4, 4, 4]]),
+                               weight=np.concatenate([small.weight, np.ones(3, np.float32)]),
+                               edge_types=(*small.edge_types, ("author-author", 0, 0)))
+    g = from_hgb(data)
+    config = AgmConfig(gamma=0.9)
+    np.testing.assert_allclose(agm_edge_weights(data, g, config, block=50),
+                               _brute_force_weights(data, g, config), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("real_valued", [False, True])
+def test_similar_nodes_are_the_top_k_of_the_full_matrix(small, real_valued):
+    data = _real_valued(small) if real_valued else small
+    x = data.dense(data.target_type)
+    sim = _similarity(x, not real_valued)
+    np.fill_diagonal(sim, -np.inf)
+    got = similar_nodes(data, 5, block=32) - data.type_offsets[data.target_type]
+    assert got.shape == (len(x), 5)
+    assert (got != np.arange(len(x))[:, None]).all()  # never the node itself
+    picked = np.take_along_axis(sim, got, 1)
+    kth = -np.sort(-sim, 1)[:, 4]
+    assert (np.diff(picked, axis=1) <= 1e-6).all()  # most similar first
+    np.testing.assert_allclose(picked[:, -1], kth, atol=1e-6)  # the k best (ties aside)
+    with pytest.raises(ValueError, match="top_k=120 must be smaller"):
+        similar_nodes(data, 120)
+
+
+def test_agm_config_checks_its_fields():
+    with pytest.raises(ValueError, match="agm_mode must be one of"):
+        AgmConfig(mode="steep")
+    with pytest.raises(ValueError, match="agm_hops must be 1 or 2"):
+        AgmConfig(hops=3)
+
+
+def _model(data, **changes):
+    config = TrainConfig(model="aghint", **{**recipe("aghint", "synthetic"), "hidden": 16,
+                                            "seq_len": 6, "top_k": 3, **changes})
+    model, g, features = build_model(data, config)
+    context = model.context(data, g, jax.random.key(0))
+    nodes = jnp.arange(4, dtype=jnp.int32)
+    params = model.init(jax.random.key(1), g, features, context, nodes, train=False)
+    return model, g, features, context, nodes, params
+
+
+def test_ablations_remove_what_they_name(small):
+    model, g, features, context, nodes, params = _model(small)
+    assert set(context) == {"first", "sequences", "similar", "edge_weight"}
+    logits = model.apply(params, g, features, context, nodes, train=False)
+    # AGM: the edge weights reach the logits; AGT: so do the similar nodes
+    bent = {**context, "edge_weight": jnp.ones_like(context["edge_weight"])}
+    assert not np.allclose(model.apply(params, g, features, bent, nodes, train=False), logits)
+    swapped = {**context, "similar": context["similar"][::-1]}
+    assert not np.allclose(model.apply(params, g, features, swapped, nodes, train=False), logits)
+    for ablate, gone in (("agm", "edge_weight"), ("agt", "similar")):
+        model, g, features, context, nodes, params = _model(small, **{ablate: False})
+        assert gone not in context
+        assert jax.tree.structure(params) == jax.tree.structure(_model(small)[-1])
+
+
+def test_aghint_without_agm_weights_all_one_equals_with_them(small):
+    # with every AGM weight 1 the weighted normalisation is the plain one
+    model, g, features, context, nodes, params = _model(small)
+    off = _model(small, agm=False)[0]
+    ones = {**context, "edge_weight": jnp.ones_like(context["edge_weight"])}
+    np.testing.assert_allclose(model.apply(params, g, features, ones, nodes, train=False),
+                               off.apply(params, g, features, context, nodes, train=False),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_cli_ablate_switches_a_module_off(tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["hin", "train", "--model", "aghint", "--ablate", "agt", "--seeds", "0",
+                 "--epochs", "3", "--hidden", "8", "--seq-len", "4", "--quiet",
+                 "--out", str(out)]) == 0
+    train = json.loads(out.read_text())["config"]["train"]
+    assert train["model"] == "aghint" and train["agt"] is False and train["agm"] is True
+    with pytest.raises(SystemExit) as exit_:  # only AGHINT has modules to ablate
+        main(["hin", "train", "--model", "gat", "--ablate", "agm", "--quiet"])
+    assert exit_.value.code == 2
