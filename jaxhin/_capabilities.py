@@ -26,8 +26,9 @@ class Capability:
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("hin", "AGHINT: attribute-guided heterogeneous graph transformer",
-               "in progress (issues #3, #4): HGB loader, typed graphs, HGB protocol, GCN, GAT, "
-               "RGCN, Simple-HGN, HGT, HINormer, `hin train`, bench vs PyG; no AGHINT yet"),
+               "in progress (issue #4): HGB loader, typed graphs, HGB protocol, GCN, GAT, "
+               "RGCN, Simple-HGN, HGT, HINormer, AGHINT (AGM, AGT, ablations), `hin train`, "
+               "bench vs PyG"),
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
                "works (issue #5): O(N + K) alias build, O(1) MH sampling, hybrid storage, "
                "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy"),

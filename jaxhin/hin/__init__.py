@@ -6,9 +6,11 @@ graph container on jraph with reverse edges and self-loops, HGB's `feats_type` o
 (featureless types as learned embedding tables, DBLP's bag-of-words as a sparse BCOO), the
 seeded HGB protocol (train/val split, early stopping on validation loss, test F1 once at the
 end, submission files), the HGB baselines GCN, GAT, RGCN, Simple-HGN, HGT and HINormer with a
-recorded recipe per (model, dataset), the attribute-disparity analysis (F1 per disparity
-quintile), `jaxhin hin train`, `scripts/bench_hin.py` (vs PyG) and `scripts/hgb_table.py`.
-Not yet: AGHINT (issue #4).
+recorded recipe per (model, dataset), AGHINT (HINormer + attribute-guided message weighting
+`agm_edge_weights` + attribute-similar context nodes `similar_nodes`, each switchable), the
+attribute-disparity analysis (F1 per disparity quintile), `jaxhin hin train`,
+`scripts/bench_hin.py` (vs PyG) and `scripts/hgb_table.py`.
+Not yet: AGHINT's HGB rows and ablation table (issue #4).
 """
 
 from jaxhin.hin._aghint import AGHINT, AgmConfig, agm_edge_weights, similar_nodes
@@ -30,6 +32,7 @@ from jaxhin.hin._train import (
     TrainConfig,
     build_model,
     run_seeds,
+    side_by_side,
     summarize_seeds,
     train_and_evaluate,
 )
@@ -64,6 +67,7 @@ __all__ = [
     "recipe",
     "run_seeds",
     "score_test_set",
+    "side_by_side",
     "similar_nodes",
     "split_train_val",
     "summarize_seeds",

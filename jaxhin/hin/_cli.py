@@ -28,6 +28,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ablate", choices=("agm", "agt"), action="append", default=[],
                         help="AGHINT without this module (repeatable): agm, attribute-guided "
                              "message weighting; agt, attribute-similar context nodes")
+    parser.add_argument("--compare", choices=sorted(MODELS), nargs="+", default=[],
+                        help="also train these models (each with its recipe) on the same seeds "
+                             "and print their F1 and disparity-quintile tables side by side")
     parser.add_argument("--pred-dir", default=None,
                         help="write HGB submission files {DATASET}_{seed+1}.txt here")
     for field in dataclasses.fields(TrainConfig):
@@ -62,7 +65,7 @@ def _run(args: argparse.Namespace):
     from jaxhin.data import HgbFormatError, write_results_dir
     from jaxhin.hin._protocol import write_submission
     from jaxhin.hin._recipes import recipe
-    from jaxhin.hin._train import TrainConfig, run_seeds
+    from jaxhin.hin._train import TrainConfig, run_seeds, side_by_side
 
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
              if f.name != "model" and getattr(args, f.name) is not None}
@@ -90,7 +93,16 @@ def _run(args: argparse.Namespace):
     print(f"{data.name} {config.model}: Macro-F1 {metrics['macro_f1_mean']:.2f} ± "
           f"{metrics['macro_f1_std']:.2f}, Micro-F1 {metrics['micro_f1_mean']:.2f} ± "
           f"{metrics['micro_f1_std']:.2f} over seeds {args.seeds}")
-    return {"dataset": data.name, "seeds": args.seeds, "train": config}, metrics
+    record = {"dataset": data.name, "seeds": args.seeds, "train": config}
+    if args.compare:
+        others = {name: TrainConfig(model=name, **recipe(name, args.dataset))
+                  for name in args.compare}
+        metrics["compare"] = {name: run_seeds(data, other, args.seeds,
+                                              show_progress=not args.quiet)[0]
+                              for name, other in others.items()}
+        record["compare"] = others
+        print(side_by_side({config.model: metrics, **metrics["compare"]}))
+    return record, metrics
 
 
 COMMANDS = (Command("train", "train an HIN node classifier under the HGB protocol",

@@ -313,3 +313,24 @@ def summarize_seeds(data: HgbData, results: list[SeedResult], *, disparity_hops:
              "micro_f1": statistics.mean(r["micro_f1"] for r in rows)}
             for rows in zip(*per_seed, strict=True)]
     return metrics
+
+
+def side_by_side(runs: dict[str, dict]) -> str:
+    """Overall F1 and F1 per disparity quintile of several models' `run_seeds` metrics, as a
+    text table with a column per model."""
+    names = list(runs)
+    lines = ["".ljust(26) + "".join(f"{name:>16}" for name in names)]
+    for key in ("micro_f1", "macro_f1"):
+        label = "Micro-F1" if key == "micro_f1" else "Macro-F1"
+        lines.append(label.ljust(26) + "".join(
+            f"{runs[n][key + '_mean']:>9.2f} ± {runs[n][key + '_std']:4.2f}" for n in names))
+    first = runs[names[0]].get("disparity_quintiles", [])
+    if first:
+        lines.append("Micro-F1 by disparity quintile (test nodes; 1 = most like their "
+                     "neighbours)")
+    for q, row in enumerate(first):
+        label = f"  {row['quintile']} [{row['low']:.3f}, {row['high']:.3f}]"
+        lines.append(label.ljust(26) + "".join(
+            f"{runs[n]['disparity_quintiles'][q]['micro_f1']:>16.2f}" for n in names))
+    return "\n".join(lines)
+

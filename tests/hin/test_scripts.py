@@ -123,3 +123,37 @@ def test_bench_hinormer_times_the_checkout_against_a_revision(tmp_path, capsys):
     assert metrics["ratio"] > 0 and "checkout/baseline" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no-such-revision"):
         bench.main(["--dataset", "synthetic", "--baseline", "no-such-revision"])
+
+
+def test_aghint_table_checks_each_acceptance_point(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    assert cli(["hin", "train", "--model", "gcn", "--seeds", "0", "--epochs", "5", "--hidden",
+                "8", "--quiet", "--out", str(tmp_path / "gcn.json")]) == 0
+    record = json.loads((tmp_path / "gcn.json").read_text())
+    quintiles = record["metrics"]["disparity_quintiles"]
+
+    def write(name, micro, macro, q5):
+        rows = [{**q, "micro_f1": 80.0} for q in quintiles]
+        rows[-1]["micro_f1"] = q5
+        metrics = {**record["metrics"], "micro_f1_mean": micro, "macro_f1_mean": macro,
+                   "disparity_quintiles": rows}
+        (results / f"{name}.json").write_text(json.dumps({**record, "metrics": metrics}))
+
+    write("aghint_ACM", 94.0, 94.0, 90.0)  # above the published HINormer row (93.91 / 93.83)
+    write("hinormer_ACM", 91.5, 91.6, 70.0)  # the gain is +20 in Q5, 0 elsewhere
+    write("simplehgn_ACM", 94.1, 93.3, 80.0)  # Micro above AGHINT's: not beaten
+    write("aghint-agm_ACM", 93.5, 93.5, 80.0)
+    write("aghint-agt_ACM", 94.2, 94.2, 80.0)
+    text, checks = _script("aghint_table").tables(_script("aghint_table").load([results]))
+    assert checks["beats"]["ACM"] == {"published HINormer": True, "hinormer": True,
+                                      "simplehgn": False}
+    assert checks["quintile_gain"]["ACM"]["largest_in_top"]
+    assert checks["quintile_gain"]["ACM"]["gains"][-1] == pytest.approx(20.0)
+    assert checks["ablation"]["aghint-agm"]["ACM"] == pytest.approx(0.5)
+    assert checks["ablation"]["aghint-agt"]["ACM"] == pytest.approx(-0.2)
+    assert checks["lmsps_distance"]["ACM"] == pytest.approx((94.0 - 94.73, 94.0 - 94.69))
+    assert "| AGHINT | - | - | 94.00" in text
+    (results / "aghint_IMDB.json").write_text("{}")
+    with pytest.raises(SystemExit, match=r"aghint_IMDB\.json: not a"):
+        _script("aghint_table").load([results])
