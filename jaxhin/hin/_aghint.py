@@ -170,9 +170,10 @@ def agm_edge_weights(data: HgbData, g: HeteroGraph, config: AgmConfig = AgmConfi
         sel = np.arange(*np.searchsorted(pairs[:, 0], [lo_u, hi_u]))  # pairs sort by u
         pu, px = pairs[sel, 0] - lo_u, pairs[sel, 1]
         if config.hops == 2:  # u - x - v for every target neighbour v != u of x
-            through = to_targets @ weight.T  # (N, b): sum over x's target neighbours v
+            middle, at = np.unique(px, return_inverse=True)
+            through = to_targets[middle] @ weight.T  # (middle nodes, b): sums over their v
             self_weight = weight[np.arange(len(sim)), np.arange(len(sim)) + start]
-            pair_sum[sel] += through[px, pu] - self_weight[pu]
+            pair_sum[sel] += through[at, pu] - self_weight[pu]
             pair_count[sel] += target_degree[px] - 1
         direct = is_target[px]  # u - x itself, x a target
         pair_sum[sel[direct]] += weight[pu[direct], px[direct] - lo]

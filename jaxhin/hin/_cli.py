@@ -81,6 +81,10 @@ def _run(args: argparse.Namespace):
     except (HgbFormatError, FileNotFoundError) as err:
         raise UsageError(str(err)) from None
     print(data)
+    if "aghint" in (config.model, *args.compare) and data.features[data.target_type] is None:
+        raise UsageError(f"--model aghint: {data.name}'s target type "
+                         f"{data.node_types[data.target_type]!r} has no attributes, and AGHINT's "
+                         f"AGM and AGT compare target attributes")
     metrics, results = run_seeds(data, config, args.seeds, show_progress=not args.quiet)
     for r in results:
         print(f"seed {r.seed}: Macro-F1 {100 * r.macro_f1:.2f}  Micro-F1 {100 * r.micro_f1:.2f} "

@@ -177,3 +177,11 @@ def test_cli_ablate_switches_a_module_off(tmp_path):
     with pytest.raises(SystemExit) as exit_:  # only AGHINT has modules to ablate
         main(["hin", "train", "--model", "gat", "--ablate", "agm", "--quiet"])
     assert exit_.value.code == 2
+
+
+def test_cli_aghint_needs_target_attributes(write_hgb, capsys):
+    folder = write_hgb(nodes="0\tn0\t0\n1\tn1\t0\n2\t\t1\n")  # the target type has none
+    with pytest.raises(SystemExit) as exit_:
+        main(["hin", "train", "--dataset", str(folder), "--model", "aghint", "--quiet"])
+    assert exit_.value.code == 2
+    assert "target type 'a' has no attributes" in capsys.readouterr().err
