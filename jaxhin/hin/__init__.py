@@ -10,7 +10,8 @@ recorded recipe per (model, dataset), AGHINT (HINormer + attribute-guided messag
 `agm_edge_weights` + attribute-similar context nodes `similar_nodes`, each switchable), the
 attribute-disparity analysis (F1 per disparity quintile), `jaxhin hin train`,
 `scripts/bench_hin.py` (vs PyG) and `scripts/hgb_table.py`.
-Not yet: AGHINT's HGB rows and ablation table (issue #4).
+Open (issue #4): AGHINT's validation-chosen HGB rows do not yet beat HINormer and Simple-HGN
+(`docs/aghint_results.md`).
 """
 
 from jaxhin.hin._aghint import AGHINT, AgmConfig, agm_edge_weights, similar_nodes
