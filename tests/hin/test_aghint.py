@@ -185,3 +185,16 @@ def test_cli_aghint_needs_target_attributes(write_hgb, capsys):
         main(["hin", "train", "--dataset", str(folder), "--model", "aghint", "--quiet"])
     assert exit_.value.code == 2
     assert "target type 'a' has no attributes" in capsys.readouterr().err
+
+
+def test_cli_compare_trains_the_baselines_on_the_same_seeds(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["hin", "train", "--model", "aghint", "--compare", "gcn", "--seeds", "0",
+                 "--epochs", "3", "--hidden", "8", "--seq-len", "4", "--quiet",
+                 "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    compared = record["metrics"]["compare"]["gcn"]
+    assert [r["seed"] for r in compared["per_seed"]] == [0]
+    assert record["config"]["compare"]["gcn"]["model"] == "gcn"
+    table = capsys.readouterr().out
+    assert "aghint" in table and "gcn" in table and "disparity quintile" in table
