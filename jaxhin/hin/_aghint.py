@@ -42,7 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from jaxhin.data._hgb import HgbData
-from jaxhin.hin._graph import HeteroGraph
+from jaxhin.hin._graph import HeteroGraph, from_hgb
 from jaxhin.hin._hinormer import HINormer
 from jaxhin.hin._models import sym_norm
 
@@ -215,8 +215,6 @@ def _cached_similar(data: HgbData, k: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _cached_weights(data: HgbData, config: AgmConfig, self_loops: bool) -> np.ndarray:
-    from jaxhin.hin._graph import from_hgb
-
     return agm_edge_weights(data, from_hgb(data, self_loops=self_loops), config)
 
 
