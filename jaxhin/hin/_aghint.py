@@ -43,10 +43,14 @@ import scipy.sparse as sp
 
 from jaxhin.data._hgb import HgbData
 from jaxhin.hin._graph import HeteroGraph, from_hgb
-from jaxhin.hin._hinormer import HINormer
-from jaxhin.hin._models import sym_norm
+from jaxhin.hin._hinormer import HINormer, RelationConv
+from jaxhin.hin._models import AttentionConv, InputProjection, sym_norm, xavier_relu
 
 AGM_MODES = ("continuous", "threshold")
+LOCAL_ENCODERS = ("gcn", "simplehgn")
+# AGM's log weights are floored here, so a weight of 0 removes an edge's message without
+# producing -inf - -inf = nan where every message of a node has weight 0
+_LOG_FLOOR = float(np.log(1e-6))
 TOKEN_SELF, TOKEN_STRUCTURAL, TOKEN_SIMILAR = 0, 1, 2
 
 
@@ -224,6 +228,12 @@ class AGHINT(HINormer):
     off it is HINormer plus a (self / structural) token-type embedding.
 
     Context sequences are [self, `seq_len - 1` structural nodes, `top_k` similar nodes].
+
+    `local` picks the local structure encoder: "gcn" (HINormer's: `gnn_layers` GCN layers; AGM
+    enters the messages, the weighted adjacency's normalisation) or "simplehgn" (`gnn_layers`
+    Simple-HGN attention layers of `gnn_heads` heads with edge-type embeddings and residual
+    attention, then a linear map to `hidden`; AGM enters the attention logits,
+    alpha_ij ~ w_ij exp(e_ij)).
     """
 
     agm: bool = True
@@ -233,16 +243,47 @@ class AGHINT(HINormer):
     agm_hops: int = 2
     agm_mode: str = "continuous"
     agm_threshold: float = 0.5
+    local: str = "gcn"
+    gnn_heads: int = 8
+    num_edge_types: int = 0
+    negative_slope: float = 0.05
+    edge_dim: int = 64
+    attn_residual: float = 0.05
 
     def agm_config(self) -> AgmConfig:
         return AgmConfig(self.agm_gamma, self.agm_hops, self.agm_mode, self.agm_threshold)
 
+    def attention_encoder(self, g: HeteroGraph, features, log_weight, *, train: bool):
+        """(h, r) from Simple-HGN attention layers (`log_weight`: AGM's (E,) log edge weights
+        added to the attention logits, or None) and HINormer's relation encoder."""
+        n, num_types = g.num_nodes, len(g.node_types)
+        h = InputProjection(self.specs, self.hidden)(features)
+        r = jax.nn.one_hot(g.node_type, num_types)
+        relation_coef = sym_norm(g)
+        alpha = None
+        for layer in range(self.gnn_layers):
+            h, alpha = AttentionConv(
+                self.hidden, self.gnn_heads, self.dropout, self.dropout, self.negative_slope,
+                residual=layer > 0, num_edge_types=self.num_edge_types, edge_dim=self.edge_dim,
+                beta=self.attn_residual, name=f"hgn_{layer}")(
+                h, g, alpha, train=train, edge_bias=log_weight)
+            h = h.reshape(n, -1)
+            r = RelationConv(num_types, num_types)(r, g, relation_coef)
+        return nn.Dense(self.hidden, kernel_init=xavier_relu, name="hgn_out")(h), r
+
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
-        # AGM: the GCN normalises the weighted adjacency, so a node's messages are reweighted
-        # against each other (and against its self-loop), not only scaled
-        coef = sym_norm(g, context["edge_weight"] if self.agm else None)
-        h, r = self.local_encoder(g, features, coef, train=train)
+        weight = context["edge_weight"] if self.agm else None
+        if self.local == "gcn":
+            # AGM: the GCN normalises the weighted adjacency, so a node's messages are
+            # reweighted against each other (and against its self-loop), not only scaled
+            h, r = self.local_encoder(g, features, sym_norm(g, weight), train=train)
+        elif self.local == "simplehgn":
+            log_weight = None if weight is None else jnp.maximum(
+                jnp.log(jnp.maximum(weight, 1e-30)), _LOG_FLOOR)
+            h, r = self.attention_encoder(g, features, log_weight, train=train)
+        else:
+            raise ValueError(f"AGHINT local={self.local!r}: expected one of {LOCAL_ENCODERS}")
         local = nodes - context["first"]
         seq = context["sequences"][local]
         kinds = [TOKEN_SELF] + [TOKEN_STRUCTURAL] * (seq.shape[1] - 1)

@@ -16,6 +16,7 @@ def _boolean(text: str) -> bool:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    from jaxhin.hin._aghint import AGM_MODES, LOCAL_ENCODERS
     from jaxhin.hin._train import MODELS, TrainConfig
 
     defaults = TrainConfig()
@@ -38,7 +39,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + field.name.replace("_", "-")
         kind = _boolean if isinstance(field.default, bool) else type(field.default)
-        parser.add_argument(flag, type=kind, default=None,
+        choices = {"local": LOCAL_ENCODERS, "agm_mode": AGM_MODES}.get(field.name)
+        parser.add_argument(flag, type=kind, default=None, choices=choices,
                             help=f"default: the model's recipe for the dataset, else "
                                  f"{field.default}")
 
