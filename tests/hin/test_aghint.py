@@ -20,6 +20,7 @@ from jaxhin.hin import (
     recipe,
     similar_nodes,
 )
+from jaxhin.hin._models import AttentionConv
 
 SMALL = SyntheticHinConfig(num_authors=120, num_papers=200, num_venues=5, attr_dim=24)
 
@@ -142,8 +143,9 @@ def _model(data, **changes):
     return model, g, features, context, nodes, params
 
 
-def test_ablations_remove_what_they_name(small):
-    model, g, features, context, nodes, params = _model(small)
+@pytest.mark.parametrize("local", ["gcn", "simplehgn"])
+def test_ablations_remove_what_they_name(small, local):
+    model, g, features, context, nodes, params = _model(small, local=local)
     assert set(context) == {"first", "sequences", "similar", "edge_weight"}
     logits = model.apply(params, g, features, context, nodes, train=False)
     # AGM: the edge weights reach the logits; AGT: so do the similar nodes
@@ -152,19 +154,47 @@ def test_ablations_remove_what_they_name(small):
     swapped = {**context, "similar": context["similar"][::-1]}
     assert not np.allclose(model.apply(params, g, features, swapped, nodes, train=False), logits)
     for ablate, gone in (("agm", "edge_weight"), ("agt", "similar")):
-        model, g, features, context, nodes, params = _model(small, **{ablate: False})
+        model, g, features, context, nodes, params = _model(small, local=local,
+                                                            **{ablate: False})
         assert gone not in context
-        assert jax.tree.structure(params) == jax.tree.structure(_model(small)[-1])
+        assert jax.tree.structure(params) == jax.tree.structure(_model(small, local=local)[-1])
 
 
-def test_aghint_without_agm_weights_all_one_equals_with_them(small):
-    # with every AGM weight 1 the weighted normalisation is the plain one
-    model, g, features, context, nodes, params = _model(small)
-    off = _model(small, agm=False)[0]
+@pytest.mark.parametrize("local", ["gcn", "simplehgn"])
+def test_aghint_without_agm_weights_all_one_equals_with_them(small, local):
+    # with every AGM weight 1 the weighted normalisation is the plain one, and the attention
+    # logits gain log 1 = 0
+    model, g, features, context, nodes, params = _model(small, local=local)
+    off = _model(small, local=local, agm=False)[0]
     ones = {**context, "edge_weight": jnp.ones_like(context["edge_weight"])}
     np.testing.assert_allclose(model.apply(params, g, features, ones, nodes, train=False),
                                off.apply(params, g, features, context, nodes, train=False),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_attention_edge_bias_multiplies_the_attention_by_the_weights(small):
+    # AGM in the attention logits: alpha_ij ~ w_ij exp(e_ij), i.e. the unweighted attention
+    # times w, renormalised over each node's incoming edges
+    g = from_hgb(small)
+    conv = AttentionConv(4, 2, 0.0, 0.0, num_edge_types=len(g.edge_types), edge_dim=3)
+    h = jax.random.normal(jax.random.key(0), (g.num_nodes, 5))
+    params = conv.init(jax.random.key(1), h, g, train=False)
+    w = jax.random.uniform(jax.random.key(2), (g.num_edges,), minval=0.1, maxval=1.0)
+    _, plain = conv.apply(params, h, g, train=False)
+    _, weighted = conv.apply(params, h, g, train=False, edge_bias=jnp.log(w))
+    scaled = plain * w[:, None]
+    expected = scaled / jax.ops.segment_sum(scaled, g.graph.receivers, g.num_nodes)[
+        g.graph.receivers]
+    np.testing.assert_allclose(weighted, expected, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(weighted, plain)
+
+
+def test_aghint_rejects_an_unknown_local_encoder(small):
+    with pytest.raises(ValueError, match="local='gin': expected one of"):
+        _model(small, local="gin")
+    with pytest.raises(SystemExit) as exit_:
+        main(["hin", "train", "--model", "aghint", "--local", "gin", "--quiet"])
+    assert exit_.value.code == 2
 
 
 def test_cli_ablate_switches_a_module_off(tmp_path):
