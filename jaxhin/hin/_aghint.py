@@ -17,8 +17,11 @@ run through it (1 for an edge on none, and for self-loops). For K = 2 the edge {
 node u lies on the paths u - x - v for every target neighbour v != u of x, and on u - x itself
 if x is a target node. The local GCN encoder then normalises the weighted adjacency,
 D_w^-1/2 W D_w^-1/2 with D_w the weighted degree, so a node's messages are reweighted against
-each other and against its self-loop (weight 1), not only scaled. The weights are computed
-once per graph (`agm_edge_weights`), as an (E,) array aligned with the graph's edges.
+each other and against its self-loop (weight 1), not only scaled. With the Simple-HGN local
+encoder (`local="simplehgn"`) the weights enter the attention logits instead, as log w: the
+attention becomes alpha_ij ~ w_ij exp(e_ij), so a disparate neighbour's share of the softmax
+shrinks by w. The weights are computed once per graph (`agm_edge_weights`), as an (E,) array
+aligned with the graph's edges.
 
 **AGT, attribute-guided similar-node completion.** For every target node its `top_k` most
 attribute-similar target nodes over the whole graph (`similar_nodes`; not only its neighbours)
