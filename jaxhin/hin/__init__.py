@@ -6,12 +6,13 @@ graph container on jraph with reverse edges and self-loops, HGB's `feats_type` o
 (featureless types as learned embedding tables, DBLP's bag-of-words as a sparse BCOO), the
 seeded HGB protocol (train/val split, early stopping on validation loss, test F1 once at the
 end, submission files), the HGB baselines GCN, GAT, RGCN, Simple-HGN, HGT and HINormer with a
-recorded recipe per (model, dataset), AGHINT (HINormer + attribute-guided message weighting
-`agm_edge_weights` + attribute-similar context nodes `similar_nodes`, each switchable), the
+recorded recipe per (model, dataset), AGHINT (a HINormer-style Transformer over a GCN or
+Simple-HGN local encoder + attribute-guided message weighting `agm_edge_weights` +
+attribute-similar context nodes `similar_nodes`, each switchable), the
 attribute-disparity analysis (F1 per disparity quintile), `jaxhin hin train`,
 `scripts/bench_hin.py` (vs PyG) and `scripts/hgb_table.py`.
-Open (issue #4): AGHINT's validation-chosen HGB rows do not yet beat HINormer and Simple-HGN
-(`docs/aghint_results.md`).
+Open (issue #4): AGHINT's validation-chosen HGB rows beat HINormer and Simple-HGN as jaxhin
+reproduces them, not yet the published HINormer row (`docs/aghint_results.md`).
 """
 
 from jaxhin.hin._aghint import AGHINT, AgmConfig, agm_edge_weights, similar_nodes

@@ -226,9 +226,9 @@ def _cached_weights(data: HgbData, config: AgmConfig, self_loops: bool) -> np.nd
 
 
 class AGHINT(HINormer):
-    """AGHINT: HINormer's encoder with AGM-weighted local messages and AGT's similar-node
+    """AGHINT: HINormer's Transformer with AGM-weighted local messages and AGT's similar-node
     tokens (module docstring). `agm` / `agt` switch each module off for ablations; with both
-    off it is HINormer plus a (self / structural) token-type embedding.
+    off and the GCN local encoder it is HINormer plus a (self / structural) token-type embedding.
 
     Context sequences are [self, `seq_len - 1` structural nodes, `top_k` similar nodes].
 
