@@ -46,14 +46,14 @@ import scipy.sparse as sp
 
 from jaxhin.data._hgb import HgbData
 from jaxhin.hin._graph import HeteroGraph, from_hgb
-from jaxhin.hin._hinormer import HINormer, RelationConv
+from jaxhin.hin._hinormer import HINormer
 from jaxhin.hin._models import AttentionConv, InputProjection, sym_norm, xavier_relu
 
 AGM_MODES = ("continuous", "threshold")
 LOCAL_ENCODERS = ("gcn", "simplehgn")
-# AGM's log weights are floored here, so a weight of 0 removes an edge's message without
-# producing -inf - -inf = nan where every message of a node has weight 0
-_LOG_FLOOR = float(np.log(1e-6))
+# AGM's weights are floored here before the log, so a weight of 0 removes an edge's message
+# without producing -inf - -inf = nan where every message of a node has weight 0
+_WEIGHT_FLOOR = 1e-6
 TOKEN_SELF, TOKEN_STRUCTURAL, TOKEN_SIMILAR = 0, 1, 2
 
 
@@ -259,10 +259,7 @@ class AGHINT(HINormer):
     def attention_encoder(self, g: HeteroGraph, features, log_weight, *, train: bool):
         """(h, r) from Simple-HGN attention layers (`log_weight`: AGM's (E,) log edge weights
         added to the attention logits, or None) and HINormer's relation encoder."""
-        n, num_types = g.num_nodes, len(g.node_types)
         h = InputProjection(self.specs, self.hidden)(features)
-        r = jax.nn.one_hot(g.node_type, num_types)
-        relation_coef = sym_norm(g)
         alpha = None
         for layer in range(self.gnn_layers):
             h, alpha = AttentionConv(
@@ -270,9 +267,9 @@ class AGHINT(HINormer):
                 residual=layer > 0, num_edge_types=self.num_edge_types, edge_dim=self.edge_dim,
                 beta=self.attn_residual, name=f"hgn_{layer}")(
                 h, g, alpha, train=train, edge_bias=log_weight)
-            h = h.reshape(n, -1)
-            r = RelationConv(num_types, num_types)(r, g, relation_coef)
-        return nn.Dense(self.hidden, kernel_init=xavier_relu, name="hgn_out")(h), r
+            h = h.reshape(g.num_nodes, -1)
+        h = nn.Dense(self.hidden, kernel_init=xavier_relu, name="hgn_out")(h)
+        return h, self.relation_encoder(g)
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
@@ -282,8 +279,7 @@ class AGHINT(HINormer):
             # reweighted against each other (and against its self-loop), not only scaled
             h, r = self.local_encoder(g, features, sym_norm(g, weight), train=train)
         elif self.local == "simplehgn":
-            log_weight = None if weight is None else jnp.maximum(
-                jnp.log(jnp.maximum(weight, 1e-30)), _LOG_FLOOR)
+            log_weight = None if weight is None else jnp.log(jnp.maximum(weight, _WEIGHT_FLOOR))
             h, r = self.attention_encoder(g, features, log_weight, train=train)
         else:
             raise ValueError(f"AGHINT local={self.local!r}: expected one of {LOCAL_ENCODERS}")

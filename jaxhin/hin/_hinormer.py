@@ -230,19 +230,25 @@ class HINormer(nn.Module):
     def local_encoder(self, g: HeteroGraph, features, coef, *, train: bool):
         """(h, r): every node's local structure encoding (`gnn_layers` GCN layers with edge
         coefficients `coef`) and relation encoding. Called from `__call__` (compact)."""
-        n, num_types = g.num_nodes, len(g.node_types)
         h = InputProjection(self.specs, self.hidden)(features)
-        r = jax.nn.one_hot(g.node_type, num_types)
-        relation_coef = sym_norm(g)
         for layer in range(self.gnn_layers):
             h = nn.Dense(self.hidden, use_bias=False, kernel_init=nn.initializers.glorot_uniform(),
                          name=f"gcn_{layer}")(h)
-            h = aggregate(h, coef, g.graph.senders, g.graph.receivers, n,
+            h = aggregate(h, coef, g.graph.senders, g.graph.receivers, g.num_nodes,
                           src_order=g.sender_order)
             h = h + self.param(f"gcn_bias_{layer}", nn.initializers.zeros, (1, self.hidden))
             h = ByteDropout(self.dropout, deterministic=not train)(nn.elu(h))
-            r = RelationConv(num_types, num_types)(r, g, relation_coef)
-        return h, r
+        return h, self.relation_encoder(g)
+
+    def relation_encoder(self, g: HeteroGraph):
+        """(N, T) relation encodings: `gnn_layers` RelationConv layers from one-hot node types
+        (independent of the features). Called from `__call__` (compact)."""
+        num_types = len(g.node_types)
+        r = jax.nn.one_hot(g.node_type, num_types)
+        coef = sym_norm(g)
+        for _ in range(self.gnn_layers):
+            r = RelationConv(num_types, num_types)(r, g, coef)
+        return r
 
     def readout(self, first_tokens):
         """L2-normalised logits from the (B, D) first-token outputs."""

@@ -134,9 +134,9 @@ class AttentionConv(nn.Module):
     `num_edge_types` = 0 drops the edge-type term (plain GAT). An (E,) `edge_bias` is added to
     the logits after the LeakyReLU (AGHINT's AGM passes log weights: alpha_ij ~ w_ij exp(e_ij)).
     Returns (out (N, heads, width), alpha (E, heads) without gradient, for the next layer's
-    residual attention). Dropout masks are
-    byte-granular (`ByteDropout`): with threefry's word per element, the (E, heads) attention
-    mask made a GAT step on ACM 27% slower (992 against 779 ms, 2 CPU cores).
+    residual attention). Dropout masks are byte-granular (`ByteDropout`): with threefry's word
+    per element, the (E, heads) attention mask made a GAT step on ACM 27% slower (992 against
+    779 ms, 2 CPU cores).
     """
 
     width: int
