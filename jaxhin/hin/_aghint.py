@@ -66,12 +66,17 @@ class AgmConfig:
       hops: K, the longest target-to-target path whose edges are weighted (1 or 2).
       mode: "continuous" (w = max(0, 1 - gamma d)) or "threshold" (w = 1 - gamma [d > threshold]).
       threshold: disparity above which the thresholded mode decays.
+      relative: divide each edge's weight by the geometric mean of the weights of the edges of
+        its type into the same node, so AGM only reweights a node's messages of one type against
+        each other, by disparity, and leaves the balance between edge types (and the self-loop)
+        to the encoder.
     """
 
     gamma: float = 0.5
     hops: int = 2
     mode: str = "continuous"
     threshold: float = 0.5
+    relative: bool = False
 
     def __post_init__(self):
         if self.mode not in AGM_MODES:
@@ -199,7 +204,18 @@ def agm_edge_weights(data: HgbData, g: HeteroGraph, config: AgmConfig = AgmConfi
     if both.any():
         out_sum[both] -= config.weight(_pair_similarity(data, src[both] - lo, dst[both] - lo))
         out_count[both] -= 1
-    return np.where(out_count > 0, out_sum / np.maximum(out_count, 1), 1.0).astype(np.float32)
+    weight = np.where(out_count > 0, out_sum / np.maximum(out_count, 1), 1.0)
+    if config.relative:
+        weight = _relative(weight, dst, np.asarray(g.graph.edges), real, len(g.edge_types))
+    return weight.astype(np.float32)
+
+
+def _relative(weight, dst, etype, real, num_types):
+    """`weight` over the geometric mean of its (receiver, edge type) group; self-loops keep 1."""
+    group = np.unique(dst.astype(np.int64) * num_types + etype, return_inverse=True)[1]
+    log_w = np.log(np.maximum(weight, _WEIGHT_FLOOR))
+    mean = np.bincount(group, log_w, group.max() + 1) / np.bincount(group, minlength=group.max() + 1)
+    return np.where(real, np.exp(log_w - mean[group]), 1.0)
 
 
 def _pair_similarity(data: HgbData, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -246,6 +262,7 @@ class AGHINT(HINormer):
     agm_hops: int = 2
     agm_mode: str = "continuous"
     agm_threshold: float = 0.5
+    agm_relative: bool = False
     local: str = "gcn"
     gnn_heads: int = 8
     num_edge_types: int = 0
@@ -254,7 +271,8 @@ class AGHINT(HINormer):
     attn_residual: float = 0.05
 
     def agm_config(self) -> AgmConfig:
-        return AgmConfig(self.agm_gamma, self.agm_hops, self.agm_mode, self.agm_threshold)
+        return AgmConfig(self.agm_gamma, self.agm_hops, self.agm_mode, self.agm_threshold,
+                         self.agm_relative)
 
     def attention_encoder(self, g: HeteroGraph, features, log_weight, *, train: bool):
         """(h, r) from Simple-HGN attention layers (`log_weight`: AGM's (E,) log edge weights

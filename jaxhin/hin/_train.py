@@ -65,7 +65,8 @@ class TrainConfig:
       agm, agt: AGHINT's attribute-guided message weighting and similar-node completion (off
         for ablations); top_k: similar nodes per target; agm_gamma, agm_hops, agm_mode,
         agm_threshold: AGM's decay rate, path length K, "continuous" or "threshold", and the
-        threshold's disparity (`jaxhin.hin.AgmConfig`); local: AGHINT's local encoder, "gcn"
+        threshold's disparity; agm_relative: weights relative to the other edges of their type
+        into the same node (`jaxhin.hin.AgmConfig`); local: AGHINT's local encoder, "gcn"
         or "simplehgn" (`gnn_heads` heads per attention layer).
     """
 
@@ -97,6 +98,7 @@ class TrainConfig:
     agm_hops: int = 2
     agm_mode: str = "continuous"
     agm_threshold: float = 0.5
+    agm_relative: bool = False
     local: str = "gcn"
     gnn_heads: int = 8
 
