@@ -21,7 +21,12 @@ each other and against its self-loop (weight 1), not only scaled. With the Simpl
 encoder (`local="simplehgn"`) the weights enter the attention logits instead, as log w: the
 attention becomes alpha_ij ~ w_ij exp(e_ij), so a disparate neighbour's share of the softmax
 shrinks by w. The weights are computed once per graph (`agm_edge_weights`), as an (E,) array
-aligned with the graph's edges.
+aligned with the graph's edges. With `relative` (`AgmConfig.relative`) each weight is divided by
+the geometric mean of the weights of the edges of its type into the same node: most edges lie
+on many paths, so their absolute weights sit near one value per edge type (e.g. 0.56-0.59 for
+ACM's paper-paper edges at gamma 0.5), which would mostly shift attention from neighbours to the
+self-loop and between edge types; the relative weights keep only the disparity ranking among a
+node's neighbours of one type.
 
 **AGT, attribute-guided similar-node completion.** For every target node its `top_k` most
 attribute-similar target nodes over the whole graph (`similar_nodes`; not only its neighbours)

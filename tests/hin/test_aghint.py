@@ -109,6 +109,25 @@ def test_agm_weights_see_target_to_target_edges(small):
                                _brute_force_weights(data, g, config), rtol=1e-5, atol=1e-6)
 
 
+def test_relative_agm_weights_reweight_within_each_receiver_and_type(small):
+    g = from_hgb(small)
+    absolute = agm_edge_weights(small, g, AgmConfig(gamma=0.9), block=50)
+    got = agm_edge_weights(small, g, AgmConfig(gamma=0.9, relative=True), block=50)
+    senders, receivers = np.asarray(g.graph.senders), np.asarray(g.graph.receivers)
+    types = np.asarray(g.graph.edges)
+    loops = senders == receivers
+    np.testing.assert_array_equal(got[loops], 1.0)
+    groups = {}
+    for e in np.flatnonzero(~loops):
+        groups.setdefault((receivers[e], types[e]), []).append(e)
+    assert any(len(set(np.round(absolute[e], 6))) > 1 for e in groups.values())
+    for edges in groups.values():
+        # geometric mean 1 in every group, and the absolute weights' ratios within it
+        np.testing.assert_allclose(np.exp(np.log(got[edges]).mean()), 1.0, rtol=1e-5)
+        np.testing.assert_allclose(got[edges] / got[edges[0]],
+                                   absolute[edges] / absolute[edges[0]], rtol=1e-5)
+
+
 @pytest.mark.parametrize("real_valued", [False, True])
 def test_similar_nodes_are_the_top_k_of_the_full_matrix(small, real_valued):
     data = _real_valued(small) if real_valued else small
