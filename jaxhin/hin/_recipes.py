@@ -99,16 +99,16 @@ DATASET_OVERRIDES: dict[tuple[str, str], dict] = {
                            "lr_plateau": 0},
     # AGHINT: chosen on validation Micro-F1, seeds 0-4, from rows each within the 20-minute
     # budget (issue #4); the full rows with their figures are in results/aghint/README.md.
-    # ACM: the Simple-HGN local encoder (local="simplehgn": 2 attention layers of 8 heads, AGM
-    # in their logits) with Simple-HGN's ACM optimiser (learning rate 5e-4, weight decay 1e-4),
-    # HINormer's ACM input (feats_type 2), 3 Transformer layers and sequences of 30: val 94.03,
-    # loss 0.5412, 11.6 min for 5 seeds alone (results/aghint/absolute_agm/aghint_ACM.json;
-    # jaxhin hin train --dataset ACM --model aghint --local simplehgn --gnn-layers 2
-    # --feats-type 2 --learning-rate 5e-4 --weight-decay 1e-4). The GCN encoder's best reached val 92.93
-    # (results/aghint/gcn_local/; 2 Transformer layers 92.93 at loss 0.5583, sequences of 50
-    # 92.60, gamma 1.0 92.49): scripts/tune_hin.py --dataset ACM --model aghint --variant
-    # feats_type=2 seq_len=50 --variant feats_type=2 seq_len=30 --variant feats_type=2
-    # seq_len=30 layers=3 --variant feats_type=2 seq_len=30 agm_gamma=1.0 --seeds 0 1 2 3 4
+    # ACM: the Simple-HGN local encoder (local="simplehgn": 2 attention layers of 8 heads, AGM in
+    # their logits) with Simple-HGN's ACM optimiser (learning rate 5e-4, weight decay 1e-4),
+    # HINormer's ACM input (feats_type 2), 3 Transformer layers and sequences of 30: val 94.03, loss
+    # 0.5412, 11.6 min for 5 seeds alone (results/aghint/absolute_agm/aghint_ACM.json; jaxhin hin
+    # train --dataset ACM --model aghint --local simplehgn --gnn-layers 2 --feats-type 2
+    # --learning-rate 5e-4 --weight-decay 1e-4). The GCN encoder's best reached val 92.93
+    # (results/aghint/gcn_local/; 2 Transformer layers 92.93 at loss 0.5583, sequences of 50 92.60,
+    # gamma 1.0 92.49): scripts/tune_hin.py --dataset ACM --model aghint --variant feats_type=2
+    # seq_len=50 --variant feats_type=2 seq_len=30 --variant feats_type=2 seq_len=30 layers=3
+    # --variant feats_type=2 seq_len=30 agm_gamma=1.0 --seeds 0 1 2 3 4
     # Then relative AGM weights at gamma 1 (`AgmConfig.relative`): val 94.36, loss 0.5407,
     # 12.3 min for 5 seeds alone (results/tune/aghint_ACM_round3.json,
     # results/aghint/aghint_ACM.json): scripts/tune_hin.py --dataset ACM --model aghint
@@ -116,14 +116,14 @@ DATASET_OVERRIDES: dict[tuple[str, str], dict] = {
     ("aghint", "ACM"): {"local": "simplehgn", "gnn_layers": 2, "feats_type": 2, "seq_len": 30,
                         "layers": 3, "learning_rate": 5e-4, "weight_decay": 1e-4,
                         "agm_relative": True, "agm_gamma": 1.0},
-    # DBLP: the Simple-HGN local encoder (local="simplehgn": 2 attention layers of 8 heads,
-    # AGM in their logits) with Simple-HGN's DBLP input and optimiser (feats_type 3, learning
-    # rate 5e-4, weight decay 1e-4) at the GCN row's width 128: val 94.57, loss 0.7314, 13.5 min
-    # for 5 seeds alone (results/aghint/absolute_agm/aghint_DBLP.json; jaxhin hin train
-    # --dataset DBLP --model aghint --local simplehgn --gnn-layers 2 --feats-type 3
-    # --learning-rate 5e-4 --weight-decay 1e-4, on the recipe that had width 128). The GCN encoder's best (4 GNN
-    # layers at width 128) reached val 92.67 (results/aghint/gcn_local/; width 256: 92.43; seeds
-    # 0 1 first: 2 GNN layers 91.15, 4 at width 64 92.80, with temperature 0.1 92.39).
+    # DBLP: the Simple-HGN local encoder (local="simplehgn": 2 attention layers of 8 heads, AGM in
+    # their logits) with Simple-HGN's DBLP input and optimiser (feats_type 3, learning rate 5e-4,
+    # weight decay 1e-4) at the GCN row's width 128: val 94.57, loss 0.7314, 13.5 min for 5 seeds
+    # alone (results/aghint/absolute_agm/aghint_DBLP.json; jaxhin hin train --dataset DBLP --model
+    # aghint --local simplehgn --gnn-layers 2 --feats-type 3 --learning-rate 5e-4 --weight-decay
+    # 1e-4, on the recipe that had width 128). The GCN encoder's best (4 GNN layers at width 128)
+    # reached val 92.67 (results/aghint/gcn_local/; width 256: 92.43; seeds 0 1 first: 2 GNN layers
+    # 91.15, 4 at width 64 92.80, with temperature 0.1 92.39).
     # Then relative AGM weights (`AgmConfig.relative`, gamma 0.5): val 94.73, loss 0.7315,
     # 13.4 min for 5 seeds alone (results/tune/aghint_DBLP_round5.json,
     # results/aghint/aghint_DBLP.json; at gamma 1: 94.49, round 4): scripts/tune_hin.py
