@@ -219,7 +219,7 @@ def _relative(weight, dst, etype, real, num_types):
     """`weight` over the geometric mean of its (receiver, edge type) group; self-loops keep 1."""
     group = np.unique(dst.astype(np.int64) * num_types + etype, return_inverse=True)[1]
     log_w = np.log(np.maximum(weight, _WEIGHT_FLOOR))
-    mean = np.bincount(group, log_w, group.max() + 1) / np.bincount(group, minlength=group.max() + 1)
+    mean = np.bincount(group, log_w) / np.bincount(group)
     return np.where(real, np.exp(log_w - mean[group]), 1.0)
 
 
@@ -276,8 +276,8 @@ class AGHINT(HINormer):
     attn_residual: float = 0.05
 
     def agm_config(self) -> AgmConfig:
-        return AgmConfig(self.agm_gamma, self.agm_hops, self.agm_mode, self.agm_threshold,
-                         self.agm_relative)
+        return AgmConfig(gamma=self.agm_gamma, hops=self.agm_hops, mode=self.agm_mode,
+                         threshold=self.agm_threshold, relative=self.agm_relative)
 
     def attention_encoder(self, g: HeteroGraph, features, log_weight, *, train: bool):
         """(h, r) from Simple-HGN attention layers (`log_weight`: AGM's (E,) log edge weights
