@@ -257,7 +257,10 @@ class AGHINT(HINormer):
     enters the messages, the weighted adjacency's normalisation) or "simplehgn" (`gnn_layers`
     Simple-HGN attention layers of `gnn_heads` heads with edge-type embeddings and residual
     attention, then a linear map to `hidden`; AGM enters the attention logits,
-    alpha_ij ~ w_ij exp(e_ij)).
+    alpha_ij ~ w_ij exp(e_ij)). With `agm_learn_scale` each attention layer and head learns its
+    own exponent s = softplus(theta) >= 0 on the weights, alpha_ij ~ w_ij^s exp(e_ij), starting
+    at s = 1: training, not a fixed gamma, decides how much disparity each head discounts (down
+    to s = 0, no AGM).
     """
 
     agm: bool = True
@@ -268,6 +271,7 @@ class AGHINT(HINormer):
     agm_mode: str = "continuous"
     agm_threshold: float = 0.5
     agm_relative: bool = False
+    agm_learn_scale: bool = False
     local: str = "gcn"
     gnn_heads: int = 8
     num_edge_types: int = 0
@@ -285,11 +289,17 @@ class AGHINT(HINormer):
         h = InputProjection(self.specs, self.hidden)(features)
         alpha = None
         for layer in range(self.gnn_layers):
+            bias = log_weight
+            if log_weight is not None and self.agm_learn_scale:
+                # softplus(log(e - 1)) = 1: every head starts at the fixed weights w
+                theta = self.param(f"agm_scale_{layer}", nn.initializers.constant(np.log(np.e - 1)),
+                                   (self.gnn_heads,))
+                bias = log_weight[:, None] * jax.nn.softplus(theta)[None]
             h, alpha = AttentionConv(
                 self.hidden, self.gnn_heads, self.dropout, self.dropout, self.negative_slope,
                 residual=layer > 0, num_edge_types=self.num_edge_types, edge_dim=self.edge_dim,
                 beta=self.attn_residual, name=f"hgn_{layer}")(
-                h, g, alpha, train=train, edge_bias=log_weight)
+                h, g, alpha, train=train, edge_bias=bias)
             h = h.reshape(g.num_nodes, -1)
         h = nn.Dense(self.hidden, kernel_init=xavier_relu, name="hgn_out")(h)
         return h, self.relation_encoder(g)
@@ -298,6 +308,9 @@ class AGHINT(HINormer):
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
         weight = context["edge_weight"] if self.agm else None
         if self.local == "gcn":
+            if self.agm_learn_scale:
+                raise ValueError("AGHINT agm_learn_scale needs local='simplehgn' (the GCN "
+                                 "encoder has no attention heads to scale)")
             # AGM: the GCN normalises the weighted adjacency, so a node's messages are
             # reweighted against each other (and against its self-loop), not only scaled
             h, r = self.local_encoder(g, features, sym_norm(g, weight), train=train)

@@ -66,7 +66,8 @@ class TrainConfig:
         for ablations); top_k: similar nodes per target; agm_gamma, agm_hops, agm_mode,
         agm_threshold: AGM's decay rate, path length K, "continuous" or "threshold", and the
         threshold's disparity; agm_relative: weights relative to the other edges of their type
-        into the same node (`jaxhin.hin.AgmConfig`); local: AGHINT's local encoder, "gcn"
+        into the same node (`jaxhin.hin.AgmConfig`); agm_learn_scale: a learned exponent on
+        the weights per attention head (`jaxhin.hin.AGHINT`); local: AGHINT's local encoder, "gcn"
         or "simplehgn" (`gnn_heads` heads per attention layer).
     """
 
@@ -99,6 +100,7 @@ class TrainConfig:
     agm_mode: str = "continuous"
     agm_threshold: float = 0.5
     agm_relative: bool = False
+    agm_learn_scale: bool = False
     local: str = "gcn"
     gnn_heads: int = 8
 
