@@ -16,7 +16,12 @@ reproduces them, not yet the published HINormer row (`docs/aghint_results.md`).
 """
 
 from jaxhin.hin._aghint import AGHINT, AgmConfig, agm_edge_weights, similar_nodes
-from jaxhin.hin._disparity import disparity, f1_by_quintile, quintile_edges
+from jaxhin.hin._disparity import (
+    disparity,
+    f1_by_quintile,
+    label_agreement_by_disparity,
+    quintile_edges,
+)
 from jaxhin.hin._graph import (
     HeteroGraph,
     add_reverse_edges,
@@ -63,6 +68,7 @@ __all__ = [
     "disparity",
     "f1_by_quintile",
     "from_hgb",
+    "label_agreement_by_disparity",
     "node_features",
     "predictions",
     "quintile_edges",

@@ -21,8 +21,9 @@ def _attributes(data: HgbData, t: int) -> sp.csr_matrix:
     return sp.csr_matrix((values, indices, indptr), shape=(data.type_count(t), data.dims[t]))
 
 
-def disparity(data: HgbData, nodes: np.ndarray, hops: int = 2) -> np.ndarray:
-    """Disparity of each node in `nodes` (global ids of the target type), (len(nodes),)."""
+def _target_pairs(data: HgbData, nodes: np.ndarray, hops: int):
+    """(rows, cols): every pair of a node `nodes[rows]` and another target node `cols` (global
+    ids) within `hops` hops of it."""
     t = data.target_type
     if data.features[t] is None:
         raise ValueError(f"{data.name}: target type {data.node_types[t]!r} has no attributes")
@@ -38,22 +39,68 @@ def disparity(data: HgbData, nodes: np.ndarray, hops: int = 2) -> np.ndarray:
     block = reach[nodes][:, lo:hi].tocoo()
     rows, cols = block.row, block.col + lo
     keep = cols != nodes[rows]
-    rows, cols = rows[keep], cols[keep]
+    return rows[keep], cols[keep]
+
+
+def _pair_distance(data: HgbData, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 - Jaccard (binary attributes) or 1 - cosine of target nodes a_i, b_i (global ids)."""
+    t = data.target_type
+    lo = int(data.type_offsets[t])
     x = _attributes(data, t)
-    xv, xu = x[nodes[rows] - lo], x[cols - lo]
+    xv, xu = x[a - lo], x[b - lo]
     inter = np.asarray(xv.multiply(xu).sum(1)).ravel()
-    binary = np.isin(x.data, (0.0, 1.0)).all()
-    if binary:
+    if np.isin(x.data, (0.0, 1.0)).all():
         union = np.asarray(xv.sum(1)).ravel() + np.asarray(xu.sum(1)).ravel() - inter
-        dist = 1.0 - np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
-    else:
-        norm_v = np.sqrt(np.asarray(xv.multiply(xv).sum(1)).ravel())
-        norm_u = np.sqrt(np.asarray(xu.multiply(xu).sum(1)).ravel())
-        denom = norm_v * norm_u
-        dist = 1.0 - np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
+        return 1.0 - np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
+    norm_v = np.sqrt(np.asarray(xv.multiply(xv).sum(1)).ravel())
+    norm_u = np.sqrt(np.asarray(xu.multiply(xu).sum(1)).ravel())
+    denom = norm_v * norm_u
+    return 1.0 - np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
+
+
+def disparity(data: HgbData, nodes: np.ndarray, hops: int = 2) -> np.ndarray:
+    """Disparity of each node in `nodes` (global ids of the target type), (len(nodes),)."""
+    rows, cols = _target_pairs(data, nodes, hops)
+    dist = _pair_distance(data, nodes[rows], cols)
     total = np.bincount(rows, weights=dist, minlength=len(nodes))
     count = np.bincount(rows, minlength=len(nodes))
     return np.divide(total, count, out=np.full(len(nodes), np.nan), where=count > 0)
+
+
+def label_agreement_by_disparity(data: HgbData, hops: int = 2, bins: int = 5) -> list[dict]:
+    """Does attribute disparity predict disagreeing labels? AGM's premise, checked on `label.dat`
+    (train + val) only, never on test labels.
+
+    Every unordered pair of labelled target nodes within `hops` hops of each other is put in one
+    of `bins` equal-count bins of its pair disparity (1 - Jaccard or 1 - cosine); each bin's
+    label agreement is the share of its pairs with the same class (the mean Jaccard of the two
+    label sets for multi-label data). Returns one dict per bin: low, high, pairs, agreement.
+    """
+    if bins < 1:
+        raise ValueError(f"bins must be >= 1, got {bins}")
+    nodes = np.asarray(data.labelled_ids)
+    rows, cols = _target_pairs(data, nodes, hops)
+    position = np.full(data.num_nodes, -1)
+    position[nodes] = np.arange(len(nodes))
+    other = position[cols]
+    keep = other > rows  # both labelled, each pair once
+    a, b = rows[keep], other[keep]
+    if not len(a):
+        raise ValueError(f"{data.name}: no two labelled target nodes within {hops} hops")
+    dist = _pair_distance(data, nodes[a], nodes[b])
+    y = np.asarray(data.labelled)
+    if data.multi_label:
+        inter = (y[a] & y[b]).sum(1)
+        union = (y[a] | y[b]).sum(1)
+        agree = np.divide(inter, union, out=np.ones(len(a)), where=union > 0)
+    else:
+        agree = (y[a] == y[b]).astype(np.float64)
+    edges = np.quantile(dist, np.linspace(0, 1, bins + 1))
+    bucket = np.clip(np.searchsorted(edges, dist, side="right") - 1, 0, bins - 1)
+    return [{"bin": q + 1, "low": float(edges[q]), "high": float(edges[q + 1]),
+             "pairs": int((bucket == q).sum()),
+             "agreement": float(agree[bucket == q].mean()) if (bucket == q).any() else np.nan}
+            for q in range(bins)]
 
 
 def quintile_edges(values: np.ndarray) -> np.ndarray:

@@ -208,6 +208,28 @@ def test_attention_edge_bias_multiplies_the_attention_by_the_weights(small):
     assert not np.allclose(weighted, plain)
 
 
+def test_learned_agm_scale_starts_at_the_fixed_weights_and_scales_each_head(small):
+    model, g, features, context, nodes, _ = _model(small, local="simplehgn")
+    learned, _, _, _, _, lparams = _model(small, local="simplehgn", agm_learn_scale=True)
+    scales = {k: v for k, v in lparams["params"].items() if k.startswith("agm_scale_")}
+    assert sorted(scales) == ["agm_scale_0", "agm_scale_1"]
+    assert all(v.shape == (model.gnn_heads,) for v in scales.values())
+    # at initialisation softplus(theta) = 1: the same logits as the fixed weights
+    shared = {"params": {k: v for k, v in lparams["params"].items() if k not in scales}}
+    np.testing.assert_allclose(learned.apply(lparams, g, features, context, nodes, train=False),
+                               model.apply(shared, g, features, context, nodes, train=False),
+                               rtol=1e-5, atol=1e-6)
+    # a scale of 0 in every head of every layer is AGHINT without AGM
+    off = {"params": {**lparams["params"],
+                      **{k: jnp.full_like(v, -1e4) for k, v in scales.items()}}}
+    no_agm = _model(small, local="simplehgn", agm=False)[0]
+    np.testing.assert_allclose(learned.apply(off, g, features, context, nodes, train=False),
+                               no_agm.apply(shared, g, features, context, nodes, train=False),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="agm_learn_scale needs local='simplehgn'"):
+        _model(small, local="gcn", agm_learn_scale=True)
+
+
 def test_aghint_rejects_an_unknown_local_encoder(small):
     with pytest.raises(ValueError, match="local='gin': expected one of"):
         _model(small, local="gin")

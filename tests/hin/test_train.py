@@ -90,6 +90,27 @@ def test_disparity_known_answer(tmp_path, write_hgb):
     np.testing.assert_allclose(d, [0.5, 0.75, 1.0])
 
 
+def test_label_agreement_by_disparity_known_answer(tmp_path, write_hgb):
+    from jaxhin.data import load_hgb_folder
+    from jaxhin.hin import label_agreement_by_disparity
+
+    # labelled a-nodes 0~1 (via b 5, d = 1/2, same class), 1~2 (via b 6, d = 1, differ),
+    # 2~3 (via b 7, d = 2/3, same); test-only node 4 shares b 5 and must not count
+    folder = write_hgb(
+        nodes="0\t\t0\t1,1,0\n1\t\t0\t1,0,0\n2\t\t0\t0,0,1\n3\t\t0\t1,1,1\n"
+              "4\t\t0\t1,1,0\n5\t\t1\n6\t\t1\n7\t\t1\n",
+        links="0\t5\t0\t1\n1\t5\t0\t1\n1\t6\t0\t1\n2\t6\t0\t1\n2\t7\t0\t1\n3\t7\t0\t1\n"
+              "4\t5\t0\t1\n",
+        labels="0\t\t0\t0\n1\t\t0\t0\n2\t\t0\t1\n3\t\t0\t1\n", test="4\t\t0\t1\n")
+    data = load_hgb_folder(folder, cache=tmp_path / "c")
+    rows = label_agreement_by_disparity(data, hops=2, bins=3)
+    assert [r["pairs"] for r in rows] == [1, 1, 1]
+    assert [r["agreement"] for r in rows] == [1.0, 1.0, 0.0]
+    assert rows[0]["low"] == pytest.approx(0.5) and rows[-1]["high"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="bins must be >= 1"):
+        label_agreement_by_disparity(data, bins=0)
+
+
 def test_f1_falls_with_disparity_on_synthetic(small):
     data, _ = small
     metrics, _ = run_seeds(data, TrainConfig(model="gcn", hidden=16, epochs=150, patience=20,
