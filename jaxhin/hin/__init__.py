@@ -9,10 +9,11 @@ end, submission files), the HGB baselines GCN, GAT, RGCN, Simple-HGN, HGT and HI
 recorded recipe per (model, dataset), AGHINT (a HINormer-style Transformer over a GCN or
 Simple-HGN local encoder + attribute-guided message weighting `agm_edge_weights` +
 attribute-similar context nodes `similar_nodes`, each switchable), the
-attribute-disparity analysis (F1 per disparity quintile), `jaxhin hin train`,
-`scripts/bench_hin.py` (vs PyG) and `scripts/hgb_table.py`.
-Open (issue #4): AGHINT's validation-chosen HGB rows beat HINormer and Simple-HGN as jaxhin
-reproduces them, not yet the published HINormer row (`docs/aghint_results.md`).
+attribute-disparity analysis (F1 per disparity quintile, label agreement by pair disparity),
+`jaxhin hin train`, `scripts/bench_hin.py` (vs PyG) and `scripts/hgb_table.py`.
+Not met (issue #4): AGHINT's validation-chosen HGB rows beat HINormer as jaxhin reproduces it,
+and Simple-HGN on DBLP and IMDB but not ACM; not the published HINormer row; and AGM lowers test
+F1 while raising validation F1 (`docs/aghint_results.md`, `results/aghint/README.md`).
 """
 
 from jaxhin.hin._aghint import AGHINT, AgmConfig, agm_edge_weights, similar_nodes

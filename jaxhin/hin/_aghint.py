@@ -260,7 +260,7 @@ class AGHINT(HINormer):
     alpha_ij ~ w_ij exp(e_ij)). With `agm_learn_scale` each attention layer and head learns its
     own exponent s = softplus(theta) >= 0 on the weights, alpha_ij ~ w_ij^s exp(e_ij), starting
     at s = 1: training, not a fixed gamma, decides how much disparity each head discounts (down
-    to s = 0, no AGM).
+    to s = 0, no AGM). The optimiser's weight decay acts on theta, pulling s towards log 2.
     """
 
     agm: bool = True
