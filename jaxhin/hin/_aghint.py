@@ -50,6 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from jaxhin.data._hgb import HgbData
+from jaxhin.hin._disparity import _pair_distance
 from jaxhin.hin._graph import HeteroGraph, from_hgb
 from jaxhin.hin._hinormer import HINormer
 from jaxhin.hin._models import AttentionConv, InputProjection, sym_norm, xavier_relu
@@ -207,7 +208,7 @@ def agm_edge_weights(data: HgbData, g: HeteroGraph, config: AgmConfig = AgmConfi
     # a direct target-target edge was counted from both ends: once is its one path
     both = real & is_target[src] & is_target[dst]
     if both.any():
-        out_sum[both] -= config.weight(_pair_similarity(data, src[both] - lo, dst[both] - lo))
+        out_sum[both] -= config.weight(1.0 - _pair_distance(data, src[both], dst[both]))
         out_count[both] -= 1
     weight = np.where(out_count > 0, out_sum / np.maximum(out_count, 1), 1.0)
     if config.relative:
@@ -221,18 +222,6 @@ def _relative(weight, dst, etype, real, num_types):
     log_w = np.log(np.maximum(weight, _WEIGHT_FLOOR))
     mean = np.bincount(group, log_w) / np.bincount(group)
     return np.where(real, np.exp(log_w - mean[group]), 1.0)
-
-
-def _pair_similarity(data: HgbData, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sim(a_i, b_i) for target-local index pairs (host-side, pairwise)."""
-    x, binary = target_attributes(data)
-    xa, xb = x[a], x[b]
-    inter = (xa * xb).sum(1)
-    if binary:
-        union = xa.sum(1) + xb.sum(1) - inter
-        return np.divide(inter, union, out=np.ones_like(inter), where=union > 0)
-    denom = np.linalg.norm(xa, axis=1) * np.linalg.norm(xb, axis=1)
-    return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
 
 
 @functools.lru_cache(maxsize=8)

@@ -96,11 +96,16 @@ def label_agreement_by_disparity(data: HgbData, hops: int = 2, bins: int = 5) ->
     else:
         agree = (y[a] == y[b]).astype(np.float64)
     edges = np.quantile(dist, np.linspace(0, 1, bins + 1))
-    bucket = np.clip(np.searchsorted(edges, dist, side="right") - 1, 0, bins - 1)
+    bucket = _bucket(dist, edges)
     return [{"bin": q + 1, "low": float(edges[q]), "high": float(edges[q + 1]),
              "pairs": int((bucket == q).sum()),
              "agreement": float(agree[bucket == q].mean()) if (bucket == q).any() else np.nan}
             for q in range(bins)]
+
+
+def _bucket(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Index of each value's bin among `edges` (the last bin closed on the right)."""
+    return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
 
 
 def quintile_edges(values: np.ndarray) -> np.ndarray:
@@ -112,7 +117,7 @@ def f1_by_quintile(data: HgbData, test_logits: np.ndarray, test_disparity: np.nd
                    ) -> list[dict]:
     """Macro/Micro-F1 (percent) of the test nodes in each disparity quintile."""
     edges = quintile_edges(test_disparity)
-    bucket = np.clip(np.searchsorted(edges, test_disparity, side="right") - 1, 0, 4)
+    bucket = _bucket(test_disparity, edges)
     pred = predictions(test_logits, data.multi_label)
     out = []
     for q in range(5):
