@@ -36,7 +36,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("sbp", "OneFlow: SBP placements, boxing, auto-parallel, actor pipeline",
                "works: placements, HLO-checked boxing, op signatures, planner, actor pipeline, "
                "multi-host (issue #6)"),
-    Capability("ptm", "Pre-trained models survey: pre-training, fine-tuning, probing", "planned"),
+    Capability("ptm", "Pre-trained models survey: pre-training, fine-tuning, probing",
+               "planned (holds only the functional GPT that `sbp plan` and `sbp pipeline` run)"),
     Capability("structure", "Learning structures for DNNs by efficient coding", "planned"),
 )
 

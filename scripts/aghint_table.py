@@ -2,7 +2,7 @@
 Simple-HGN as jaxhin reproduces them and against the published HINormer and LMSPS rows, the
 gain over HINormer per attribute-disparity quintile, and the ablations.
 
-    python scripts/aghint_table.py results/hgb results/aghint --markdown docs/aghint_results.md
+    python scripts/aghint_table.py results/hin/hgb results/hin/aghint --markdown docs/aghint_results.md
 
 Reads `{model}_{DATASET}.json` from the folders given (later folders win): `aghint_D.json`,
 `hinormer_D.json`, `simplehgn_D.json`, and the ablations `aghint-agm_D.json` (`--ablate agm`)
@@ -59,8 +59,8 @@ def tables(found: dict) -> tuple[str, dict]:
     lines = ["# AGHINT on HGB (5 seeds, the HGB protocol of `docs/hgb_results.md`)", "",
              "Macro-F1 / Micro-F1 in percent, mean ± population std over seeds 0-4, on HGB's test "
              "labels. Rows: `jaxhin hin train --dataset D --model M [--ablate agm|agt] --out "
-             "results/aghint/M_D.json` (baselines: `results/hgb/`); tables: `python "
-             "scripts/aghint_table.py results/hgb results/aghint --markdown "
+             "results/hin/aghint/M_D.json` (baselines: `results/hin/hgb/`); tables: `python "
+             "scripts/aghint_table.py results/hin/hgb results/hin/aghint --markdown "
              "docs/aghint_results.md`.", "",
              "| model | " + " | ".join(f"{d} Macro | {d} Micro" for d in DATASETS) + " |",
              "|---|" + "---|---|" * len(DATASETS)]

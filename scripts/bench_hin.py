@@ -150,11 +150,12 @@ def jaxhin_epochs(hgb, model: str, hidden: int, heads: int, layers: int, epochs:
     """Seconds of each of `epochs` training epochs (after compilation and one warm-up)."""
     import jax
 
-    from jaxhin.hin import TrainConfig
-    from jaxhin.hin._train import setup_seed
+    from jaxhin.hin import MODELS, TrainConfig, override, setting_names, setup_seed
 
-    config = TrainConfig(model=model, hidden=hidden, heads=heads, layers=layers, feats_type=0,
-                         learning_rate=1e-3, weight_decay=1e-4)
+    # dropout 0.5 and HGT's LayerNorm on, as the PyG models run
+    extra = {"heads": heads, "layer_norm": True} if "heads" in setting_names(model) else {}
+    config = override(TrainConfig(MODELS[model]()), hidden=hidden, layers=layers, dropout=0.5,
+                      feats_type=0, learning_rate=1e-3, weight_decay=1e-4, **extra)
     run = setup_seed(hgb, config, seed)
     step, params, opt_state = run.step, run.params, run.opt_state
     graph, features, context = run.graph, run.features, run.context

@@ -63,22 +63,19 @@ def main(argv=None) -> int:
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")
 
-    import dataclasses
-
     import jax
 
-    from jaxhin.hin import HINormer, TrainConfig, recipe
-    from jaxhin.hin._cli import _load
-    from jaxhin.hin._train import setup_seed
+    from jaxhin.data import load_graph
+    from jaxhin.hin import HINormer, flat_settings, override, recipe, setup_seed
     from jaxhin.train import make_results, write_results
 
     sys.path.insert(0, str(Path(__file__).parent))
     from tune_hin import _parse_variant
 
-    data = _load(args)
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    config = TrainConfig(model="hinormer", **{**recipe("hinormer", data.name),
-                                              **_parse_variant(args.set, defaults)})
+    data = load_graph(args.dataset, data_dir=args.data_dir)
+    base = recipe("hinormer", data.name)
+    defaults = {k: v for k, v in flat_settings(base).items() if k != "model"}
+    config = override(base, **_parse_variant(args.set, defaults))
     start = time.perf_counter()
     sides = {}
     layers = {"checkout": HINormer.transformer, "baseline": baseline_layer(args.baseline)}
@@ -113,7 +110,7 @@ def main(argv=None) -> int:
     if args.out:
         write_results(args.out, make_results(system="hin", command="bench_hinormer",
                                              config={**vars(args),
-                                                     "train": dataclasses.asdict(config)},
+                                                     "train": flat_settings(config)},
                                              metrics=metrics,
                                              wall_s=time.perf_counter() - start))
         print(f"wrote {args.out}")

@@ -3,7 +3,7 @@
 For each K, every library trains on the same 90% of KOS documents (alpha = 0.1, beta = 0.01,
 same machine, same cores) for about `--seconds` of training time (at least one iteration or
 pass each), then its topic-word matrix is scored by the same evaluator
-(`jaxhin.lda._eval.perplexity`: document completion on the held-out 10%). Peers run first and
+(`jaxhin.lda.perplexity`: document completion on the held-out 10%). Peers run first and
 rarely stop exactly at `--seconds` (one iteration may take seconds); jaxhin is then scored at
 each peer's own training time (the first iteration boundary at or past it), so every
 perplexity ratio compares equal wall time. Speed is tokens per
@@ -277,7 +277,7 @@ def main(argv=None):
     import jax
 
     from jaxhin.data import heldout_split, load_kos
-    from jaxhin.lda._eval import perplexity
+    from jaxhin.lda import perplexity
     from jaxhin.train import make_results, write_results
 
     if args.convergence:

@@ -2,8 +2,8 @@
 the published one.
 
     for m in gcn gat rgcn simplehgn hgt hinormer; do for d in DBLP ACM IMDB; do
-      jaxhin hin train --dataset $d --model $m --out results/hgb/${m}_${d}.json; done; done
-    python scripts/hgb_table.py results/hgb --markdown docs/hgb_results.md --out table.json
+      jaxhin hin train --dataset $d --model $m --out results/hin/hgb/${m}_${d}.json; done; done
+    python scripts/hgb_table.py results/hin/hgb --markdown docs/hgb_results.md --out table.json
 
 Each row names the commit it was measured on (`env.source` of its record; "-" for records
 written before results carried it, "+" after the hash when the checkout had uncommitted changes).
@@ -23,13 +23,14 @@ from pathlib import Path
 def command_of(result: dict) -> str:
     """The `jaxhin hin train` command that reproduces a result (flags only where it left the
     recorded recipe)."""
-    from jaxhin.hin._recipes import recipe
-    from jaxhin.hin._train import TrainConfig
+    from jaxhin.hin import flat_settings, recipe
 
     config, train = result["config"], result["config"]["train"]
     model, dataset = train["model"], config["dataset"]
-    expected = {**TrainConfig().__dict__, **recipe(model, dataset), "model": model}
-    flags = [f"--{k.replace('_', '-')} {v}" for k, v in train.items() if expected.get(k) != v]
+    expected = flat_settings(recipe(model, dataset))
+    # records hold every setting by its flat name (older ones also settings the model lacks)
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in train.items()
+             if k in expected and expected[k] != v]
     seeds = "" if config["seeds"] == [0, 1, 2, 3, 4] else " --seeds " + " ".join(
         map(str, config["seeds"]))
     return " ".join([f"jaxhin hin train --dataset {dataset} --model {model}{seeds}", *flags])
@@ -42,7 +43,7 @@ def commit_of(result: dict) -> str:
 
 
 def rows_of(folder: Path) -> list[dict]:
-    from jaxhin.hin._recipes import DEFAULT_TOLERANCE, PUBLISHED, TOLERANCE
+    from jaxhin.hin import DEFAULT_TOLERANCE, PUBLISHED, TOLERANCE
 
     rows = []
     for path in sorted(folder.glob("*.json")):
@@ -73,7 +74,7 @@ def rows_of(folder: Path) -> list[dict]:
 
 
 def markdown(rows: list[dict]) -> str:
-    from jaxhin.hin._recipes import PUBLISHED
+    from jaxhin.hin import PUBLISHED
 
     done = {(r["model"], r["dataset"]) for r in rows}
     missing = [f"{m} on {d}" for m, d in PUBLISHED if (m, d) not in done]
@@ -83,10 +84,10 @@ def markdown(rows: list[dict]) -> str:
              "",
              "Mean ± population std over seeds 0-4 on HGB's test labels (`label.dat.test`), "
              "hyper-parameters from `jaxhin/hin/_recipes.py`; written by `scripts/hgb_table.py` "
-             "from `results/hgb/*.json`. Changed hyper-parameters were chosen on validation "
-             "data only (`results/tune/`; HINormer's on one H200, `results/tune/gpu/`); every "
+             "from `results/hin/hgb/*.json`. Changed hyper-parameters were chosen on validation "
+             "data only (`results/hin/README.md`; HINormer's partly on one H200); every "
              "row here ran on 2 CPU cores. HINormer's port trains in lockstep with a PyTorch "
-             "transcription on the same inputs (`results/parity/`). Wall times are the day's: the "
+             "transcription on the same inputs (`results/hin/parity/`). Wall times are the day's: the "
              "shared 2-core machine has run the same training step up to 2.5x slower on one day "
              "than on another, so a row's time depends on when it ran.",
              "",

@@ -10,7 +10,7 @@ frameworks land on the same validation and test scores, a shortfall against the 
 comes from the settings or the protocol, not from the port.
 
     python scripts/hinormer_torch_parity.py --dataset ACM --seeds 0 1 2 3 4 \
-        --compare results/hgb/hinormer_ACM.json --out results/parity/hinormer_ACM.json
+        --compare results/hin/hgb/hinormer_ACM.json --out results/hin/parity/hinormer_ACM.json
 
 `--compare` reads a `jaxhin hin train --out` file of the same recipe and prints its per-seed
 figures beside PyTorch's. Needs the `bench` extra (CPU torch).
@@ -19,14 +19,14 @@ figures beside PyTorch's. Needs the `bench` extra (CPU torch).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
 
-def _torch_model(torch, cfg, specs, num_classes, num_types):
+def _torch_model(torch, train_cfg, specs, num_classes, num_types):
+    cfg = train_cfg.model  # HINormerConfig
     """The PyTorch HINormer: per-type input projections, GCN + relation encoder, Transformer
     layers over the context sequences, L2-normalised logits of each sequence's first token."""
     nn, F = torch.nn, torch.nn.functional
@@ -112,8 +112,7 @@ class _Inputs:
         import jax
         import numpy as np
 
-        from jaxhin.hin._protocol import split_train_val
-        from jaxhin.hin._train import build_model, model_context
+        from jaxhin.hin import build_context, build_model, split_train_val
 
         self.model, self.graph, self.features = build_model(data, cfg)
         if any(spec.kind == "zeros" for spec in self.model.specs):
@@ -122,10 +121,9 @@ class _Inputs:
         self.train_idx, self.val_idx = split_train_val(data, seed)
         # jaxhin's train_and_evaluate key derivation: the same context sequences
         self.init_key, self.dropout_key, context_key = jax.random.split(jax.random.key(seed), 3)
-        self.context = model_context(self.model, data, self.graph, context_key)
-        self.sequences = torch.from_numpy(
-            np.asarray(self.context["sequences"]).astype(np.int64))
-        self.first = int(self.context["first"])
+        self.context = build_context(context_key, data, self.graph, cfg.model)
+        self.sequences = torch.from_numpy(np.asarray(self.context.sequences).astype(np.int64))
+        self.first = int(self.context.first)
         g = self.graph
         n, src, dst = g.num_nodes, np.asarray(g.graph.senders), np.asarray(g.graph.receivers)
         # D^-1/2 A D^-1/2 computed here rather than with jaxhin's `sym_norm`, so that the
@@ -195,9 +193,9 @@ def lockstep(torch, data, cfg, seed: int, steps: int) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxhin.hin._train import make_train_step
+    from jaxhin.hin import make_train_step, override
 
-    cfg = dataclasses.replace(cfg, dropout=0.0)
+    cfg = override(cfg, dropout=0.0)
     x = _Inputs(torch, data, cfg, seed)
     train_ids = jnp.asarray(x.train, jnp.int32)
     train_labels = jnp.asarray(x.y_train.numpy())
@@ -231,7 +229,7 @@ def lockstep(torch, data, cfg, seed: int, steps: int) -> dict:
 
 def run_seed(torch, data, cfg, seed: int, *, show_progress: bool) -> dict:
     """Train the PyTorch transcription on jaxhin's inputs for `seed`; validation and test scores."""
-    from jaxhin.hin._protocol import predictions, score_test_set
+    from jaxhin.hin import predictions, score_test_set
     from jaxhin.train import f1_scores, progress
 
     x = _Inputs(torch, data, cfg, seed)
@@ -293,8 +291,8 @@ def main(argv=None) -> int:
         import torch
     except ImportError as err:
         raise SystemExit("hinormer_torch_parity: needs PyTorch: pip install -e '.[bench]'") from err
-    from jaxhin.hin import TrainConfig, recipe
-    from jaxhin.hin._cli import _load
+    from jaxhin.data import load_graph
+    from jaxhin.hin import flat_settings, override, recipe
     from jaxhin.train import make_results, mean_std, write_results
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -302,17 +300,17 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    data = _load(argparse.Namespace(dataset=args.dataset, data_dir=args.data_dir))
-    cfg = TrainConfig(model="hinormer", **{**recipe("hinormer", data.name),
-                                           **_parse_variant(args.set, defaults)})
+    data = load_graph(args.dataset, data_dir=args.data_dir)
+    base = recipe("hinormer", data.name)
+    defaults = {k: v for k, v in flat_settings(base).items() if k != "model"}
+    cfg = override(base, **_parse_variant(args.set, defaults))
     start = time.perf_counter()
 
     def write(metrics: dict) -> None:
         if args.out:
             write_results(args.out, make_results(
                 system="hin", command="hinormer_torch_parity",
-                config={**vars(args), "train": dataclasses.asdict(cfg),
+                config={**vars(args), "train": flat_settings(cfg),
                         "torch": torch.__version__},
                 metrics=metrics, wall_s=time.perf_counter() - start))
 
@@ -333,7 +331,7 @@ def main(argv=None) -> int:
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise SystemExit(f"hinormer_torch_parity: --compare {args.compare}: expected a "
                              f"`jaxhin hin train --out` JSON file ({err!r})") from err
-        differ = {k: (theirs.get(k), v) for k, v in dataclasses.asdict(cfg).items()
+        differ = {k: (theirs.get(k), v) for k, v in flat_settings(cfg).items()
                   if theirs.get(k) != v}
         if differ:
             raise SystemExit(f"hinormer_torch_parity: --compare {args.compare}: its settings "

@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     start_multihost(args)
     import jax
 
+    from jaxhin.ptm import TINY, train_spmd
     from jaxhin.sbp import make_mesh, parse_mesh
-    from jaxhin.sbp._gpt import TINY, train_spmd
     from jaxhin.train import make_results, write_results
 
     start = time.perf_counter()

@@ -21,7 +21,6 @@ into `jaxhin/hin/_recipes.py`, with this command beside it.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import statistics
 import sys
@@ -34,7 +33,7 @@ def _parse_grid(items: list[str], fields: dict) -> dict[str, list]:
         name, _, values = item.partition("=")
         if name not in fields or not values:
             raise SystemExit(f"tune_hin: --grid {item!r}: expected FIELD=v1,v2 with FIELD one of "
-                             f"{sorted(fields)}")
+                             f"the model's settings {sorted(fields)}")
         kind = type(fields[name])
         grid[name] = [(v.lower() in ("true", "1")) if kind is bool else kind(v)
                       for v in values.split(",")]
@@ -67,19 +66,19 @@ def main(argv=None) -> int:
     if args.grid and args.variant:
         raise SystemExit("tune_hin: give --grid or --variant, not both")
 
-    from jaxhin.hin import TrainConfig, recipe, summarize_seeds, train_and_evaluate
-    from jaxhin.hin._cli import _load
+    from jaxhin.data import load_graph
+    from jaxhin.hin import flat_settings, override, recipe, summarize_seeds, train_and_evaluate
     from jaxhin.train import make_results, write_results
 
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    data = load_graph(args.dataset, data_dir=args.data_dir)
+    base = recipe(args.model, data.name)
+    defaults = {k: v for k, v in flat_settings(base).items() if k != "model"}
     if args.variant:
         choices = [_parse_variant(items, defaults) for items in args.variant]
     else:
         grid = _parse_grid(args.grid, defaults)
         choices = [dict(zip(grid, values, strict=True))
                    for values in itertools.product(*grid.values())]
-    data = _load(argparse.Namespace(dataset=args.dataset, data_dir=args.data_dir))
-    base = recipe(args.model, data.name)
     rows, runs, start, slowest = [], [], time.perf_counter(), 0.0
     for choice in choices:
         if (args.deadline_s is not None
@@ -87,7 +86,7 @@ def main(argv=None) -> int:
             print(f"deadline: {choice} and later rows not run", flush=True)
             break
         row_start = time.perf_counter()
-        config = TrainConfig(model=args.model, **{**base, **choice})
+        config = override(base, **choice)
         results = [train_and_evaluate(data, config, s, show_progress=False) for s in args.seeds]
         row_s = time.perf_counter() - row_start
         slowest = max(slowest, row_s)
@@ -107,7 +106,7 @@ def main(argv=None) -> int:
         if args.out:  # after every row: a run stopped early keeps what it finished
             write_results(args.out, make_results(
                 system="hin", command="tune_hin", config=vars(args),
-                metrics={"rows": rows, "best": best, "recipe": base},
+                metrics={"rows": rows, "best": best, "recipe": flat_settings(base)},
                 wall_s=time.perf_counter() - start))
     if not rows:
         raise SystemExit("tune_hin: no row finished before the deadline")
@@ -117,7 +116,7 @@ def main(argv=None) -> int:
         config, results = runs[winner]
         write_results(args.winner_out, make_results(
             system="hin", command="train",
-            config={"dataset": data.name, "seeds": args.seeds, "train": config,
+            config={"dataset": data.name, "seeds": args.seeds, "train": flat_settings(config),
                     "chosen_by": {"command": "tune_hin", "rows": len(rows),
                                   "changes": choices[winner]}},
             metrics=summarize_seeds(data, results), wall_s=best["wall_s"]))

@@ -65,13 +65,13 @@ def test_bad_input_exits_2_with_one_line(argv, expected, capsys):
 
 @pytest.mark.parametrize("row", CAPABILITIES, ids=lambda row: row.system)
 def test_group_help_lists_commands_or_says_planned(row, capsys):
-    from jaxhin.cli import _system_commands
+    from jaxhin.cli import system_commands
 
     with pytest.raises(SystemExit) as exit_:
         main([row.system, "--help"])
     assert exit_.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    commands = _system_commands(row.system)
+    commands = system_commands(row.system)
     assert bool(commands) == (not row.status.startswith("planned"))
     if commands:
         assert all(cmd.name in out for cmd in commands)

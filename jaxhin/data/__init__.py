@@ -1,9 +1,15 @@
 """jaxhin.data: data root resolution, the dataset registry, atomic writes and loaders.
 
 Loaders find files through `dataset_dir` and write caches with `atomic_write` into `cache_dir()`.
-Landed: HGB heterogeneous graphs (DBLP, ACM, IMDB, any folder in HGB format; cached as .npz) and
-topic-model corpora (UCI bag-of-words, LDA-C, KOS, Reuters, a synthetic LDA corpus with known
-topics). Text and image loaders land with their systems' issues.
+A dataset name or path becomes data through one function per kind, which the CLI, scripts and
+notebooks share: `load_graph` (HGB heterogeneous graphs: DBLP, ACM, IMDB, any folder in HGB
+format, cached as .npz; the synthetic graph) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
+Reuters, 20 Newsgroups, a synthetic LDA corpus with known topics).
+
+Example:
+  >>> from jaxhin.data import load_graph, load_corpus
+  >>> acm = load_graph("ACM")                       # from $JAXHIN_DATA/hgb/ACM
+  >>> corpus, truth = load_corpus("synthetic")      # truth: the planted topics
 """
 
 from jaxhin.data._corpora import (
@@ -31,6 +37,7 @@ from jaxhin.data._hgb import (
     load_hgb_folder,
 )
 from jaxhin.data._io import atomic_write, write_results_dir
+from jaxhin.data._resolve import CORPORA, GRAPHS, DatasetNameError, load_corpus, load_graph
 from jaxhin.data._root import (
     CACHE_ENV,
     DATA_ENV,
@@ -45,12 +52,15 @@ from jaxhin.data._synthetic_hin import SyntheticHinConfig, synthetic_hin
 
 __all__ = [
     "CACHE_ENV",
+    "CORPORA",
     "DATASETS",
     "DATA_ENV",
     "FEATS_TYPES",
+    "GRAPHS",
     "Corpus",
     "CorpusError",
     "DatasetInfo",
+    "DatasetNameError",
     "DatasetNotFoundError",
     "FeatureSpec",
     "HgbData",
@@ -65,6 +75,8 @@ __all__ = [
     "feature_specs",
     "heldout_split",
     "load_20news",
+    "load_corpus",
+    "load_graph",
     "load_hgb",
     "load_hgb_folder",
     "load_kos",

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
@@ -49,10 +50,10 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
-from jaxhin.data._hgb import HgbData
+from jaxhin.data import HgbData
 from jaxhin.hin._disparity import _pair_distance
-from jaxhin.hin._graph import HeteroGraph, from_hgb
-from jaxhin.hin._hinormer import HINormer
+from jaxhin.hin._graph import HeteroGraph
+from jaxhin.hin._hinormer import HINormer, HINormerConfig
 from jaxhin.hin._models import AttentionConv, InputProjection, sym_norm, xavier_relu
 
 AGM_MODES = ("continuous", "threshold")
@@ -76,6 +77,8 @@ class AgmConfig:
         its type into the same node, so AGM only reweights a node's messages of one type against
         each other, by disparity, and leaves the balance between edge types (and the self-loop)
         to the encoder.
+      learn_scale: each attention head of the Simple-HGN local encoder learns an exponent on
+        the weights (`AGHINT`); the weights themselves do not change.
     """
 
     gamma: float = 0.5
@@ -83,6 +86,7 @@ class AgmConfig:
     mode: str = "continuous"
     threshold: float = 0.5
     relative: bool = False
+    learn_scale: bool = False
 
     def __post_init__(self):
         if self.mode not in AGM_MODES:
@@ -224,21 +228,60 @@ def _relative(weight, dst, etype, real, num_types):
     return np.where(real, np.exp(log_w - mean[group]), 1.0)
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_similar(data: HgbData, k: int) -> np.ndarray:
-    # HgbData hashes by identity (eq=False): the seeds of one run share the search
-    return similar_nodes(data, k)
+@dataclasses.dataclass(frozen=True)
+class AgtConfig:
+    """AGT: each target's `top_k` most attribute-similar targets join its context sequence."""
+
+    top_k: int = 10
+
+    def __post_init__(self):
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_weights(data: HgbData, config: AgmConfig, self_loops: bool) -> np.ndarray:
-    return agm_edge_weights(data, from_hgb(data, self_loops=self_loops), config)
+@dataclasses.dataclass(frozen=True)
+class AGHINTConfig:
+    """AGHINT (`AGHINT`): a HINormer Transformer over a local encoder, plus AGM and AGT (None
+    switches a module off, for ablations).
+
+    Attributes:
+      hinormer: the Transformer, sequence and relation-encoder settings.
+      agm: attribute-guided message weighting (`AgmConfig`), or None.
+      agt: attribute-similar context nodes (`AgtConfig`), or None.
+      local: the local encoder, "gcn" (HINormer's) or "simplehgn" (attention layers).
+      gnn_heads, negative_slope, edge_dim, attn_residual: the Simple-HGN local encoder's heads
+        per layer, LeakyReLU slope, edge-type embedding width and residual attention weight.
+    """
+
+    # flat setting names (`jaxhin.hin.override`): a nested config's fields under its prefix;
+    # a module that can be switched off also has its switch (`agm=False`)
+    hinormer: HINormerConfig = dataclasses.field(
+        default=HINormerConfig(hidden=64, seq_len=30, relation_beta=0.1),
+        metadata={"prefix": ""})
+    agm: AgmConfig | None = dataclasses.field(default=AgmConfig(),
+                                              metadata={"prefix": "agm_", "switch": "agm"})
+    agt: AgtConfig | None = dataclasses.field(default=AgtConfig(),
+                                              metadata={"prefix": "", "switch": "agt"})
+    local: str = "gcn"
+    gnn_heads: int = 8
+    negative_slope: float = 0.05
+    edge_dim: int = 64
+    attn_residual: float = 0.05
+    name: ClassVar[str] = "aghint"
+
+    def __post_init__(self):
+        if self.local not in LOCAL_ENCODERS:
+            raise ValueError(f"local={self.local!r}: expected one of {LOCAL_ENCODERS}")
+        if self.agm is not None and self.agm.learn_scale and self.local != "simplehgn":
+            raise ValueError("agm_learn_scale needs local='simplehgn' (the GCN encoder has no "
+                             "attention heads to scale)")
 
 
 class AGHINT(HINormer):
     """AGHINT: HINormer's Transformer with AGM-weighted local messages and AGT's similar-node
-    tokens (module docstring). `agm` / `agt` switch each module off for ablations; with both
-    off and the GCN local encoder it is HINormer plus a (self / structural) token-type embedding.
+    tokens (module docstring), configured by an `AGHINTConfig`. Its `agm` / `agt` switch each
+    module off for ablations; with both off and the GCN local encoder it is HINormer plus a
+    (self / structural) token-type embedding.
 
     Context sequences are [self, `seq_len - 1` structural nodes, `top_k` similar nodes].
 
@@ -252,84 +295,57 @@ class AGHINT(HINormer):
     to s = 0, no AGM). The optimiser's weight decay acts on theta, pulling s towards log 2.
     """
 
-    agm: bool = True
-    agt: bool = True
-    top_k: int = 10
-    agm_gamma: float = 0.5
-    agm_hops: int = 2
-    agm_mode: str = "continuous"
-    agm_threshold: float = 0.5
-    agm_relative: bool = False
-    agm_learn_scale: bool = False
-    local: str = "gcn"
-    gnn_heads: int = 8
+    config: AGHINTConfig = AGHINTConfig()
     num_edge_types: int = 0
-    negative_slope: float = 0.05
-    edge_dim: int = 64
-    attn_residual: float = 0.05
 
-    def agm_config(self) -> AgmConfig:
-        return AgmConfig(gamma=self.agm_gamma, hops=self.agm_hops, mode=self.agm_mode,
-                         threshold=self.agm_threshold, relative=self.agm_relative)
+    @property
+    def hp(self) -> HINormerConfig:
+        return self.config.hinormer
 
     def attention_encoder(self, g: HeteroGraph, features, log_weight, *, train: bool):
         """(h, r) from Simple-HGN attention layers (`log_weight`: AGM's (E,) log edge weights
         added to the attention logits, or None) and HINormer's relation encoder."""
-        h = InputProjection(self.specs, self.hidden)(features)
+        h = InputProjection(self.specs, self.hp.hidden)(features)
         alpha = None
-        for layer in range(self.gnn_layers):
+        for layer in range(self.hp.gnn_layers):
             bias = log_weight
-            if log_weight is not None and self.agm_learn_scale:
+            if log_weight is not None and self.config.agm.learn_scale:
                 # softplus(log(e - 1)) = 1: every head starts at the fixed weights w
                 theta = self.param(f"agm_scale_{layer}", nn.initializers.constant(np.log(np.e - 1)),
-                                   (self.gnn_heads,))
+                                   (self.config.gnn_heads,))
                 bias = log_weight[:, None] * jax.nn.softplus(theta)[None]
             h, alpha = AttentionConv(
-                self.hidden, self.gnn_heads, self.dropout, self.dropout, self.negative_slope,
-                residual=layer > 0, num_edge_types=self.num_edge_types, edge_dim=self.edge_dim,
-                beta=self.attn_residual, name=f"hgn_{layer}")(
+                self.hp.hidden, self.config.gnn_heads, self.hp.dropout, self.hp.dropout, self.config.negative_slope,
+                residual=layer > 0, num_edge_types=self.num_edge_types, edge_dim=self.config.edge_dim,
+                beta=self.config.attn_residual, name=f"hgn_{layer}")(
                 h, g, alpha, train=train, edge_bias=bias)
             h = h.reshape(g.num_nodes, -1)
-        h = nn.Dense(self.hidden, kernel_init=xavier_relu, name="hgn_out")(h)
+        h = nn.Dense(self.hp.hidden, kernel_init=xavier_relu, name="hgn_out")(h)
         return h, self.relation_encoder(g)
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
-        weight = context["edge_weight"] if self.agm else None
-        if self.local == "gcn":
-            if self.agm_learn_scale:
-                raise ValueError("AGHINT agm_learn_scale needs local='simplehgn' (the GCN "
-                                 "encoder has no attention heads to scale)")
+        weight = context.edge_weight if self.config.agm is not None else None
+        if self.config.local == "gcn":
             # AGM: the GCN normalises the weighted adjacency, so a node's messages are
             # reweighted against each other (and against its self-loop), not only scaled
             h, r = self.local_encoder(g, features, sym_norm(g, weight), train=train)
-        elif self.local == "simplehgn":
+        elif self.config.local == "simplehgn":
             log_weight = None if weight is None else jnp.log(jnp.maximum(weight, _WEIGHT_FLOOR))
             h, r = self.attention_encoder(g, features, log_weight, train=train)
-        else:
-            raise ValueError(f"AGHINT local={self.local!r}: expected one of {LOCAL_ENCODERS}")
-        local = nodes - context["first"]
-        seq = context["sequences"][local]
+        else:  # AGHINTConfig checks `local`
+            raise AssertionError(self.config.local)
+        local = nodes - context.first
+        seq = context.sequences[local]
         kinds = [TOKEN_SELF] + [TOKEN_STRUCTURAL] * (seq.shape[1] - 1)
-        if self.agt:
-            seq = jnp.concatenate([seq, context["similar"][local]], axis=1)
-            kinds += [TOKEN_SIMILAR] * self.top_k
-        token_type = self.param("token_type", nn.initializers.normal(0.02), (3, self.hidden))
+        if self.config.agt is not None:
+            seq = jnp.concatenate([seq, context.similar[local]], axis=1)
+            kinds += [TOKEN_SIMILAR] * self.config.agt.top_k
+        token_type = self.param("token_type", nn.initializers.normal(0.02), (3, self.hp.hidden))
         tokens = h[seq] + token_type[np.asarray(kinds)][None]
         r_tokens = r[seq]
-        for layer in range(self.layers):
-            tokens = self.transformer(self.hidden, self.heads, self.dropout, self.temperature,
-                                      self.relation_beta)(
-                tokens, r_tokens, train=train, first_only=layer == self.layers - 1)
+        for layer in range(self.hp.layers):
+            tokens = self.transformer(self.hp.hidden, self.hp.heads, self.hp.dropout, self.hp.temperature,
+                                      self.hp.relation_beta)(
+                tokens, r_tokens, train=train, first_only=layer == self.hp.layers - 1)
         return self.readout(tokens[:, 0])
-
-    def context(self, data: HgbData, g: HeteroGraph, key) -> dict:
-        out = super().context(data, g, key)
-        if self.agt:
-            out["similar"] = jnp.asarray(_cached_similar(data, self.top_k))
-        if self.agm:
-            weights = _cached_weights(data, self.agm_config(), self.self_loops)
-            if len(weights) != g.num_edges:
-                raise ValueError(f"AGM weights for {len(weights)} edges, graph has {g.num_edges}")
-            out["edge_weight"] = jnp.asarray(weights)
-        return out

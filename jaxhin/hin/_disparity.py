@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from jaxhin.data._hgb import HgbData
+from jaxhin.data import HgbData
 from jaxhin.hin._protocol import predictions
 from jaxhin.train import f1_scores
 

@@ -18,7 +18,7 @@ import jraph
 import numpy as np
 from jax.experimental import sparse
 
-from jaxhin.data._hgb import FeatureSpec, HgbData, feature_specs
+from jaxhin.data import FeatureSpec, HgbData, feature_specs
 
 
 @jax.tree_util.register_dataclass

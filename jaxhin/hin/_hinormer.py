@@ -31,6 +31,7 @@ on 2 CPU cores, losses equal within 1e-6): `scripts/bench_hinormer.py --baseline
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import ClassVar
 
@@ -39,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhin.data._hgb import FeatureSpec
+from jaxhin.data import FeatureSpec
 from jaxhin.hin._aggregate import aggregate
 from jaxhin.hin._graph import HeteroGraph
 from jaxhin.hin._models import InputProjection, sym_norm, xavier_relu
@@ -209,11 +210,19 @@ class HeteroTransformerLayer(nn.Module):
         return nn.LayerNorm(epsilon=1e-5)(q + out)  # PyTorch's nn.LayerNorm epsilon
 
 
-class HINormer(nn.Module):
-    """HINormer: the Transformer runs only on the sequences of the nodes asked for."""
+@dataclasses.dataclass(frozen=True)
+class HINormerConfig:
+    """HINormer (`HINormer`).
 
-    specs: tuple[FeatureSpec, ...]
-    num_classes: int
+    Attributes:
+      hidden, heads, layers: Transformer width, heads and depth.
+      gnn_layers: depth of the local structure and relation encoders.
+      seq_len: context sequence length S (`context_sequences`).
+      dropout: everywhere.
+      temperature: attention temperature.
+      relation_beta: weight of the relation-encoding score term.
+    """
+
     hidden: int = 32
     heads: int = 2
     layers: int = 2
@@ -222,22 +231,37 @@ class HINormer(nn.Module):
     dropout: float = 0.5
     temperature: float = 1.0
     relation_beta: float = 1.0
+    name: ClassVar[str] = "hinormer"
+
+
+class HINormer(nn.Module):
+    """HINormer: the Transformer runs only on the sequences of the nodes asked for."""
+
+    specs: tuple[FeatureSpec, ...]
+    num_classes: int
+    config: HINormerConfig = HINormerConfig()
     self_loops: ClassVar[bool] = True
     # the Transformer layer class; a subclass may set another (scripts/bench_hinormer.py), and
     # being another class, it never shares the jit caches of jaxhin.hin._train with this one
     transformer: ClassVar[type[nn.Module]] = HeteroTransformerLayer
 
+    @property
+    def hp(self) -> HINormerConfig:
+        """The Transformer, sequence and encoder settings (AGHINT's sit in its config)."""
+        return self.config
+
     def local_encoder(self, g: HeteroGraph, features, coef, *, train: bool):
         """(h, r): every node's local structure encoding (`gnn_layers` GCN layers with edge
         coefficients `coef`) and relation encoding. Called from `__call__` (compact)."""
-        h = InputProjection(self.specs, self.hidden)(features)
-        for layer in range(self.gnn_layers):
-            h = nn.Dense(self.hidden, use_bias=False, kernel_init=nn.initializers.glorot_uniform(),
+        h = InputProjection(self.specs, self.hp.hidden)(features)
+        for layer in range(self.hp.gnn_layers):
+            h = nn.Dense(self.hp.hidden, use_bias=False,
+                         kernel_init=nn.initializers.glorot_uniform(),
                          name=f"gcn_{layer}")(h)
             h = aggregate(h, coef, g.graph.senders, g.graph.receivers, g.num_nodes,
                           src_order=g.sender_order)
-            h = h + self.param(f"gcn_bias_{layer}", nn.initializers.zeros, (1, self.hidden))
-            h = ByteDropout(self.dropout, deterministic=not train)(nn.elu(h))
+            h = h + self.param(f"gcn_bias_{layer}", nn.initializers.zeros, (1, self.hp.hidden))
+            h = ByteDropout(self.hp.dropout, deterministic=not train)(nn.elu(h))
         return h, self.relation_encoder(g)
 
     def relation_encoder(self, g: HeteroGraph):
@@ -246,32 +270,27 @@ class HINormer(nn.Module):
         num_types = len(g.node_types)
         r = jax.nn.one_hot(g.node_type, num_types)
         coef = sym_norm(g)
-        for _ in range(self.gnn_layers):
+        for _ in range(self.hp.gnn_layers):
             r = RelationConv(num_types, num_types)(r, g, coef)
         return r
 
     def readout(self, first_tokens):
         """L2-normalised logits from the (B, D) first-token outputs."""
         logits = nn.Dense(self.num_classes, kernel_init=xavier_relu,
-                          bias_init=torch_bias(self.hidden))(first_tokens)
+                          bias_init=torch_bias(self.hp.hidden))(first_tokens)
         return logits / (jnp.linalg.norm(logits, axis=-1, keepdims=True) + 1e-12)
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
         h, r = self.local_encoder(g, features, sym_norm(g), train=train)
-        seq = context["sequences"][nodes - context["first"]]
+        seq = context.sequences[nodes - context.first]
         r_tokens = r[seq]  # the layers after the first take tokens
-        if not self.layers:
+        if not self.hp.layers:
             h = h[seq]
-        for layer in range(self.layers):  # the first layer gathers the tokens itself
-            h = self.transformer(self.hidden, self.heads, self.dropout, self.temperature,
-                                 self.relation_beta)(
+        hp = self.hp
+        for layer in range(hp.layers):  # the first layer gathers the tokens itself
+            h = self.transformer(hp.hidden, hp.heads, hp.dropout, hp.temperature,
+                                 hp.relation_beta)(
                 h, r if layer == 0 else r_tokens, seq if layer == 0 else None, train=train,
-                first_only=layer == self.layers - 1)
+                first_only=layer == self.hp.layers - 1)
         return self.readout(h[:, 0])
-
-    def context(self, data, g: HeteroGraph, key) -> dict:
-        t = data.target_type
-        nodes = np.arange(data.type_offsets[t], data.type_offsets[t + 1])
-        return {"first": jnp.int32(nodes[0]),  # sequences are rows of the target type's ids
-                "sequences": jnp.asarray(context_sequences(key, g, nodes, self.seq_len))}

@@ -2,8 +2,8 @@
 
 Every model maps `(graph, features, context, nodes)` to the logits of `nodes` (global ids of
 the target type): `features` per node type as `node_features` builds them, `context` the
-per-seed pytree the model's `context(data, graph, key)` returns, if it has that method
-(HGT's relation rows, HINormer's node sequences). Message passing is segment ops over the edge list (jraph): no Python
+`HinContext` pytree that `jaxhin.hin.build_context` builds once per run (HGT's layer edges,
+HINormer's node sequences; empty for the others). Message passing is segment ops over the edge list (jraph): no Python
 loop over nodes or edges; loops over node or edge *types* are over static type metadata.
 
 - GCN, GAT: HGB's homogeneous baselines (all edge types as one graph, self-loops added).
@@ -17,6 +17,7 @@ loop over nodes or edges; loops over node or edge *types* are over static type m
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import ClassVar
@@ -27,7 +28,7 @@ import jax.numpy as jnp
 import jraph
 import numpy as np
 
-from jaxhin.data._hgb import FeatureSpec
+from jaxhin.data import FeatureSpec
 from jaxhin.hin._aggregate import aggregate
 from jaxhin.hin._graph import HeteroGraph
 from jaxhin.train import ByteDropout
@@ -39,6 +40,67 @@ xavier_relu = nn.initializers.variance_scaling(2.0, "fan_avg", "normal")
 # ~2.8x larger for 8 heads of 64.
 xavier_relu_heads = nn.initializers.variance_scaling(2.0, "fan_avg", "normal", in_axis=1,
                                                      out_axis=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class GCNConfig:
+    """HGB's GCN (`GCN`): `layers` GraphConv layers of width `hidden`, dropout `dropout`."""
+
+    hidden: int = 64
+    layers: int = 2
+    dropout: float = 0.5
+    name: ClassVar[str] = "gcn"
+
+    def __post_init__(self):  # every config of this family: sizes that make a model
+        if self.hidden < 1 or self.layers < 0 or not 0 <= self.dropout < 1:
+            raise ValueError(f"{self.name}: expected hidden >= 1, layers >= 0 and dropout in "
+                             f"[0, 1), got hidden={self.hidden}, layers={self.layers}, "
+                             f"dropout={self.dropout}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RGCNConfig(GCNConfig):
+    """R-GCN (`RGCN`): `layers` relational layers of width `hidden`."""
+
+    name: ClassVar[str] = "rgcn"
+
+
+@dataclasses.dataclass(frozen=True)
+class GATConfig(GCNConfig):
+    """HGB's GAT (`GAT`): `layers` attention layers of `heads` x `hidden`; `negative_slope` is
+    the attention LeakyReLU's.
+
+    `attn_residual` mixes each layer's attention with the previous layer's (Simple-HGN's
+    residual attention, its beta). HGB's GAT has none (0); jaxhin's recorded GAT rows ran with
+    0.05, which the one config once shared by all models handed GAT unnoticed, so that is the
+    default here, where it can be seen and set (`--attn-residual 0`), until those rows are rerun.
+    """
+
+    heads: int = 8
+    negative_slope: float = 0.05
+    attn_residual: float = 0.05
+    name: ClassVar[str] = "gat"
+
+
+@dataclasses.dataclass(frozen=True)
+class SimpleHGNConfig(GATConfig):
+    """Simple-HGN (Lv et al., 2021; `GAT` with this config): GAT with edge-type embeddings of
+    width `edge_dim` in the attention logits, residual connections, residual attention of weight
+    `attn_residual` (its beta) and L2-normalised logits."""
+
+    edge_dim: int = 64
+    name: ClassVar[str] = "simplehgn"
+
+
+@dataclasses.dataclass(frozen=True)
+class HGTConfig(GCNConfig):
+    """HGT (`HGT`): `layers` HGT layers of `heads` x `hidden`; `layer_norm` is HGB's `use_norm`
+    (per-type LayerNorm after each layer)."""
+
+    heads: int = 8
+    dropout: float = 0.2
+    layer_norm: bool = False
+    name: ClassVar[str] = "hgt"
 
 
 class InputProjection(nn.Module):
@@ -103,23 +165,21 @@ class GCN(nn.Module):
 
     specs: tuple[FeatureSpec, ...]
     num_classes: int
-    hidden: int = 64
-    layers: int = 2
-    dropout: float = 0.5
+    config: GCNConfig = GCNConfig()
     self_loops: ClassVar[bool] = True
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
-        h = InputProjection(self.specs, self.hidden)(features)
+        h = InputProjection(self.specs, self.config.hidden)(features)
         n, src, dst = g.num_nodes, g.graph.senders, g.graph.receivers
         coef = sym_norm(g)
-        for layer in range(self.layers + 1):
+        for layer in range(self.config.layers + 1):
             if layer > 0:
-                h = nn.Dropout(self.dropout, deterministic=not train)(h)
-                width = self.num_classes if layer == self.layers else self.hidden
+                h = nn.Dropout(self.config.dropout, deterministic=not train)(h)
+                width = self.num_classes if layer == self.config.layers else self.config.hidden
                 h = nn.Dense(width, kernel_init=nn.initializers.glorot_uniform())(h)
             h = aggregate(h, coef, src, dst, n, src_order=g.sender_order)
-            if layer < self.layers:
+            if layer < self.config.layers:
                 h = nn.elu(h)
         return h[nodes]
 
@@ -189,43 +249,36 @@ class GAT(nn.Module):
     """HGB's GAT: `layers` attention layers (heads concatenated, the first without residual),
     then a 1-head output layer; logits are its head mean.
 
-    Simple-HGN is this with `edge_attention` (a learned embedding per edge type in the logits),
-    `residual`, attention residual across layers (`attn_residual`, Simple-HGN's beta) and
-    `l2_normalize`.
+    With a `SimpleHGNConfig` it is Simple-HGN: a learned embedding per edge type in the logits
+    (`num_edge_types` of them), residual connections, attention residual across layers
+    (`attn_residual`, Simple-HGN's beta) and L2-normalised logits.
     """
 
     specs: tuple[FeatureSpec, ...]
     num_classes: int
-    hidden: int = 64
-    heads: int = 8
-    layers: int = 2
-    dropout: float = 0.5
-    negative_slope: float = 0.05
-    residual: bool = False
-    edge_attention: bool = False
+    config: GATConfig = GATConfig()
     num_edge_types: int = 0
-    edge_dim: int = 64
-    attn_residual: float = 0.0
-    l2_normalize: bool = False
     self_loops: ClassVar[bool] = True
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
-        h = InputProjection(self.specs, self.hidden)(features)
+        c = self.config
+        simple = isinstance(c, SimpleHGNConfig)
+        h = InputProjection(self.specs, c.hidden)(features)
         n = g.num_nodes
-        common = {"feat_drop": self.dropout, "attn_drop": self.dropout,
-                  "negative_slope": self.negative_slope, "edge_dim": self.edge_dim,
-                  "num_edge_types": self.num_edge_types if self.edge_attention else 0,
-                  "beta": self.attn_residual}
+        common = {"feat_drop": c.dropout, "attn_drop": c.dropout,
+                  "negative_slope": c.negative_slope, "edge_dim": c.edge_dim if simple else 64,
+                  "num_edge_types": self.num_edge_types if simple else 0,
+                  "beta": c.attn_residual}
         alpha = None
-        for layer in range(self.layers):
-            h, alpha = AttentionConv(self.hidden, self.heads, residual=self.residual and layer > 0,
+        for layer in range(c.layers):
+            h, alpha = AttentionConv(c.hidden, c.heads, residual=simple and layer > 0,
                                      **common)(h, g, alpha, train=train)
             h = h.reshape(n, -1)
-        out, _ = AttentionConv(self.num_classes, 1, residual=self.residual, activation=None,
+        out, _ = AttentionConv(self.num_classes, 1, residual=simple, activation=None,
                                **common)(h, g, None, train=train)  # 1 head: no residual attention
         logits = out.mean(1)[nodes]
-        if self.l2_normalize:
+        if simple:
             logits = logits / jnp.maximum(jnp.linalg.norm(logits, axis=-1, keepdims=True), 1e-12)
         return logits
 
@@ -246,9 +299,7 @@ class RGCN(nn.Module):
     specs: tuple[FeatureSpec, ...]
     num_classes: int
     num_edge_types: int
-    hidden: int = 64
-    layers: int = 2
-    dropout: float = 0.5
+    config: RGCNConfig = RGCNConfig()
     target_type: int | None = None
     self_loops: ClassVar[bool] = False
 
@@ -261,18 +312,18 @@ class RGCN(nn.Module):
             raise ValueError("RGCN needs typed relations; build the graph without self-loops")
         if g.target_offsets is None:
             raise ValueError("RGCN needs the edges sorted by target (jaxhin.hin.from_hgb)")
-        needed = needed_types(g, self.layers + 1, self.target_type)
-        h = InputProjection(self.specs, self.hidden)(features)
+        needed = needed_types(g, self.config.layers + 1, self.target_type)
+        h = InputProjection(self.specs, self.config.hidden)(features)
         # per target type with incoming edges: its relations and edge slice, the same every layer
         incoming = {}
         for t in range(num_types):
             rels = [e for e in range(len(rel_target)) if rel_target[e] == t]
             if rels and g.target_offsets[t + 1] > g.target_offsets[t]:
                 incoming[t] = self._edges(g, t, rels)
-        for layer in range(self.layers + 1):
-            last = layer == self.layers
-            width = self.num_classes if last else self.hidden
-            h = ByteDropout(self.dropout, deterministic=not train)(h) if layer else h
+        for layer in range(self.config.layers + 1):
+            last = layer == self.config.layers
+            width = self.num_classes if last else self.config.hidden
+            h = ByteDropout(self.config.dropout, deterministic=not train)(h) if layer else h
             w = self.param(f"w_rel_{layer}", xavier_relu, (self.num_edge_types, h.shape[-1],
                                                            width))
             root = nn.Dense(width, kernel_init=xavier_relu, name=f"w_self_{layer}")
@@ -348,9 +399,9 @@ class HGTLayer(nn.Module):
     layer_norm: bool = True
 
     @nn.compact
-    def __call__(self, h, g: HeteroGraph, edges: dict, *, train: bool):
-        """`edges`: "row" (each edge's source row in the relation stack, `relation_rows`),
-        "dst", "etype" and "order" (a permutation sorting "row") of the edges to use."""
+    def __call__(self, h, g: HeteroGraph, edges: LayerEdges, *, train: bool):
+        """`edges`: the edges to use (`LayerEdges`: each edge's source row in the relation
+        stack, receiver, type, and the permutation sorting the rows)."""
         n, d = g.num_nodes, self.width // self.heads
         off = g.type_offsets
         types = range(len(g.node_types))
@@ -371,7 +422,7 @@ class HGTLayer(nn.Module):
                                  for e, s in rels])
         v_rel = jnp.concatenate([jnp.einsum("nhd,hde->nhe", v[off[s]:off[s + 1]], w_msg[e])
                                  for e, s in rels])
-        row, dst, etype = edges["row"], edges["dst"], edges["etype"]
+        row, dst, etype = edges.row, edges.dst, edges.etype
         logits = (k_rel[row] * q[dst]).sum(-1) * mu[etype] / math.sqrt(d)
         # as HGB's (DGL's) HGT: softmax over each relation's edges into a node, then the mean
         # over the relations that end at the node's type
@@ -379,7 +430,7 @@ class HGTLayer(nn.Module):
         alpha = ByteDropout(self.dropout, deterministic=not train)(alpha)
         incoming = np.bincount([t for _, _, t in g.edge_types], minlength=len(g.node_types))
         per_type = jnp.asarray(1.0 / np.maximum(incoming, 1), jnp.float32)[g.node_type]
-        agg = aggregate(v_rel, alpha, row, dst, n, src_order=edges["order"])
+        agg = aggregate(v_rel, alpha, row, dst, n, src_order=edges.order)
         agg = jax.nn.gelu(agg * per_type[:, None, None]).reshape(n, -1)
         out = jnp.concatenate([nn.Dense(self.width, name=f"a_{t}")(agg[off[t]:off[t + 1]])
                                for t in types])
@@ -403,48 +454,61 @@ class HGT(nn.Module):
     layer then reads the 19,645 paper-author edges instead of all 239,566.
     """
 
+    self_loops: ClassVar[bool] = False  # its relations are typed: no self-loop type
     specs: tuple[FeatureSpec, ...]
     num_classes: int
-    hidden: int = 64
-    heads: int = 8
-    layers: int = 2
-    dropout: float = 0.2
-    layer_norm: bool = True
+    config: HGTConfig = HGTConfig()
     target_type: int | None = None
-    self_loops: ClassVar[bool] = False
 
     @nn.compact
     def __call__(self, g: HeteroGraph, features, context, nodes, *, train: bool) -> jax.Array:
-        h = nn.gelu(InputProjection(self.specs, self.hidden)(features))
-        h = ByteDropout(self.dropout, deterministic=not train)(h)
-        for layer in range(self.layers):
-            h = HGTLayer(self.hidden, self.heads, self.dropout, self.layer_norm)(
-                h, g, context["edges"][layer], train=train)
+        h = nn.gelu(InputProjection(self.specs, self.config.hidden)(features))
+        h = ByteDropout(self.config.dropout, deterministic=not train)(h)
+        for layer in range(self.config.layers):
+            h = HGTLayer(self.config.hidden, self.config.heads, self.config.dropout, self.config.layer_norm)(
+                h, g, context.layer_edges[layer], train=train)
         return nn.Dense(self.num_classes)(h[nodes])
 
-    def context(self, data, g: HeteroGraph, key) -> dict:
-        return {"edges": layer_edges(g, self.layers, self.target_type)}
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class LayerEdges:
+    """The edges one HGT layer works on (all, or those into the types it must compute).
+
+    Attributes:
+      row: (E',) int32 each edge's row in the layer's per-relation stack of source keys and
+        messages (`relation_rows`).
+      dst: (E',) int32 receivers.
+      etype: (E',) int32 edge types.
+      order: (E',) int32 permutation ordering the edges by `row`.
+    """
+
+    row: jax.Array
+    dst: jax.Array
+    etype: jax.Array
+    order: jax.Array
 
 
-def layer_edges(g: HeteroGraph, layers: int, target_type: int | None = None) -> list[dict]:
-    """Per HGT layer, the edges it needs (see `HGT`) as `HGTLayer`'s `edges` dict."""
+def layer_edges(g: HeteroGraph, layers: int, target_type: int | None = None
+                ) -> list[LayerEdges]:
+    """Per HGT layer, the edges it needs (see `HGT`)."""
     row = np.asarray(relation_rows(g))
     dst, etype = np.asarray(g.graph.receivers), np.asarray(g.graph.edges)
     if target_type is not None and g.target_offsets is None:
         raise ValueError("HGT with a target type needs the edges sorted by target "
                          "(jaxhin.hin.from_hgb)")
     needed = [frozenset(types) for types in needed_types(g, layers, target_type)]
-    built: dict[frozenset, dict] = {}  # layers that need the same types share one edge set
+    built: dict[frozenset, LayerEdges] = {}  # layers that need the same types share one set
     for types in dict.fromkeys(needed):
         if len(types) == len(g.node_types):
             keep = np.arange(len(row))
         else:
             to = g.target_offsets
             keep = np.concatenate([np.arange(to[t], to[t + 1]) for t in sorted(types)])
-        built[types] = {"row": jnp.asarray(row[keep], jnp.int32),
-                        "dst": jnp.asarray(dst[keep], jnp.int32),
-                        "etype": jnp.asarray(etype[keep], jnp.int32),
-                        "order": jnp.asarray(np.argsort(row[keep], kind="stable"), jnp.int32)}
+        built[types] = LayerEdges(jnp.asarray(row[keep], jnp.int32),
+                                  jnp.asarray(dst[keep], jnp.int32),
+                                  jnp.asarray(etype[keep], jnp.int32),
+                                  jnp.asarray(np.argsort(row[keep], kind="stable"), jnp.int32))
     return [built[types] for types in needed]
 
 

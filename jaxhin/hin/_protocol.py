@@ -13,8 +13,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxhin.data import atomic_write
-from jaxhin.data._hgb import HgbData
+from jaxhin.data import HgbData, atomic_write
 from jaxhin.train import f1_scores
 
 

@@ -18,91 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxhin.data._hgb import HgbData
-from jaxhin.hin._aghint import AGHINT
+from jaxhin.data import HgbData
+from jaxhin.hin._config import TrainConfig, make_module, module_class
+from jaxhin.hin._context import HinContext, build_context
 from jaxhin.hin._disparity import disparity, f1_by_quintile
 from jaxhin.hin._graph import HeteroGraph, from_hgb, node_features
-from jaxhin.hin._hinormer import HINormer
-from jaxhin.hin._models import GAT, GCN, HGT, RGCN
 from jaxhin.hin._protocol import predictions, score_test_set, split_train_val
 from jaxhin.train import f1_scores, mean_std, progress
-
-MODELS: dict[str, tuple[type[nn.Module], dict]] = {
-    "gcn": (GCN, {}),
-    "gat": (GAT, {}),
-    "rgcn": (RGCN, {}),
-    "simplehgn": (GAT, {"residual": True, "edge_attention": True, "l2_normalize": True}),
-    "hgt": (HGT, {}),
-    "hinormer": (HINormer, {}),
-    "aghint": (AGHINT, {}),
-}
-"""Model name -> (Flax module, the fields that make it that model)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one HIN training run (HGB's GAT defaults; `recipe(model, dataset)`
-    has each model's recorded settings). A field a model does not have is ignored.
-
-    Attributes:
-      model: a key of `jaxhin.hin.MODELS`.
-      hidden, heads, layers, dropout: model sizes.
-      learning_rate, weight_decay: Adam with L2 weight decay, as HGB's PyTorch code.
-      epochs: at most this many; patience: stop after this many epochs without a better
-        validation loss (the best epoch's parameters are kept).
-      lr_plateau: if > 0, divide the learning rate by 10 after this many epochs without a
-        better validation loss (PyTorch's ReduceLROnPlateau, as HINormer trains).
-      one_cycle: the learning rate follows PyTorch's OneCycleLR over `epochs` (5% warm-up to
-        `learning_rate`, cosine down), as HGB trains HGT.
-      decoupled_wd: AdamW (decoupled weight decay) instead of Adam with an L2 term.
-      feats_type: HGB's feature option (0-5).
-      negative_slope: attention LeakyReLU slope (GAT, Simple-HGN).
-      edge_dim, attn_residual: Simple-HGN's edge-type embedding width and residual attention
-        weight (its beta).
-      gnn_layers, seq_len, temperature, relation_beta: HINormer's local/relation encoder
-        depth, context sequence length, attention temperature and relation-score weight.
-      layer_norm: HGT's per-type LayerNorm after each layer (HGB's `use_norm`).
-      agm, agt: AGHINT's attribute-guided message weighting and similar-node completion (off
-        for ablations); top_k: similar nodes per target; agm_gamma, agm_hops, agm_mode,
-        agm_threshold: AGM's decay rate, path length K, "continuous" or "threshold", and the
-        threshold's disparity; agm_relative: weights relative to the other edges of their type
-        into the same node (`jaxhin.hin.AgmConfig`); agm_learn_scale: a learned exponent on
-        the weights per attention head (`jaxhin.hin.AGHINT`); local: AGHINT's local encoder, "gcn"
-        or "simplehgn" (`gnn_heads` heads per attention layer).
-    """
-
-    model: str = "gat"
-    hidden: int = 64
-    heads: int = 8
-    layers: int = 2
-    dropout: float = 0.5
-    learning_rate: float = 5e-4
-    weight_decay: float = 1e-4
-    epochs: int = 300
-    patience: int = 30
-    lr_plateau: int = 0
-    one_cycle: bool = False
-    decoupled_wd: bool = False
-    feats_type: int = 0
-    negative_slope: float = 0.05
-    edge_dim: int = 64
-    attn_residual: float = 0.05
-    gnn_layers: int = 4
-    seq_len: int = 50
-    temperature: float = 1.0
-    relation_beta: float = 0.1
-    layer_norm: bool = True
-    agm: bool = True
-    agt: bool = True
-    top_k: int = 10
-    agm_gamma: float = 0.5
-    agm_hops: int = 2
-    agm_mode: str = "continuous"
-    agm_threshold: float = 0.5
-    agm_relative: bool = False
-    agm_learn_scale: bool = False
-    local: str = "gcn"
-    gnn_heads: int = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,26 +45,17 @@ class SeedResult:
 
 def build_model(data: HgbData, config: TrainConfig, *, module: type[nn.Module] | None = None
                 ) -> tuple[nn.Module, HeteroGraph, tuple]:
-    """The model `config` names (an instance of `module` if given, e.g. a subclass of it), the
-    typed graph it runs on and its input features."""
-    if config.model not in MODELS:
-        raise ValueError(f"unknown model {config.model!r}; expected one of {sorted(MODELS)}")
-    named, fixed = MODELS[config.model]
-    module = module or named
-    graph = from_hgb(data, self_loops=module.self_loops)
+    """The Flax module of `config.model` (an instance of `module` if given, e.g. a subclass
+    of it), the typed graph it runs on and its input features.
+
+    Example:
+      >>> model, graph, features = build_model(load_graph("ACM"), recipe("gat", "ACM"))
+    """
+    cls = module or module_class(config.model)
+    graph = from_hgb(data, self_loops=cls.self_loops)
     specs, features = node_features(data, config.feats_type)
-    fields = {f.name for f in dataclasses.fields(module)}
-    kwargs = {k: v for k, v in dataclasses.asdict(config).items() if k in fields}
-    if "num_edge_types" in fields:
-        kwargs["num_edge_types"] = len(graph.edge_types)
-    if "target_type" in fields:  # compute only what the labelled type's logits need
-        kwargs["target_type"] = int(data.target_type)
-    return module(specs, data.num_classes, **kwargs, **fixed), graph, features
-
-
-def model_context(model: nn.Module, data: HgbData, graph: HeteroGraph, key: jax.Array) -> dict:
-    """The per-seed inputs a model builds from the graph (`model.context`), {} for most."""
-    return model.context(data, graph, key) if hasattr(model, "context") else {}
+    model = make_module(config.model, specs, data.num_classes, graph, data.target_type, cls=cls)
+    return model, graph, features
 
 
 def _loss(logits, labels, multi_label: bool):
@@ -184,7 +97,8 @@ def _init(model, key, graph, features, context, nodes):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _logits(model, params, graph, features, context, nodes):
+def logits(model, params, graph, features, context, nodes):
+    """(len(nodes), C) logits of `nodes` in evaluation mode (jitted; `model` is static)."""
     return model.apply(params, graph, features, context, nodes, train=False)
 
 
@@ -211,51 +125,65 @@ class SeedSetup:
     model: nn.Module
     graph: HeteroGraph
     features: tuple
-    context: dict
+    context: HinContext
     params: dict
     opt_state: object
     step: Callable  # make_train_step's step
     val_ids: jax.Array
     val_labels: jax.Array
+    seed: int
 
 
 def setup_seed(data: HgbData, config: TrainConfig, seed: int, *,
-               module: type[nn.Module] | None = None) -> SeedSetup:
+               module: type[nn.Module] | None = None,
+               reuse: HinContext | None = None) -> SeedSetup:
     """The model, its inputs, initial parameters, optimizer state and training step of one
     seed: the seed splits `label.dat` (`split_train_val`) and draws the initial parameters,
-    dropout masks and model context from its own key. `module`: as in `build_model`."""
+    dropout masks and context sequences from its own key. `module`: as in `build_model`;
+    `reuse`: another seed's context, whose seed-independent parts are taken over."""
     model, graph, features = build_model(data, config, module=module)
     train_idx, val_idx = split_train_val(data, seed)
     ids = jnp.asarray(data.labelled_ids)
     labels = jnp.asarray(data.labelled)
     val_ids = ids[val_idx]
     init_key, dropout_key, context_key = jax.random.split(jax.random.key(seed), 3)
-    context = model_context(model, data, graph, context_key)
+    context = build_context(context_key, data, graph, config.model, reuse=reuse)
     params = _init(model, init_key, graph, features, context, val_ids)
     optimizer, step = make_train_step(model, config, ids[train_idx], labels[train_idx],
                                       data.multi_label, dropout_key)
     return SeedSetup(model, graph, features, context, params, optimizer.init(params), step,
-                     val_ids, labels[val_idx])
+                     val_ids, labels[val_idx], seed)
 
 
 def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
                        show_progress: bool = True) -> SeedResult:
-    """Train on the seed's 80% of `label.dat`, early-stop on the other 20%, score the test set."""
-    run = setup_seed(data, config, seed)
+    """Train on the seed's 80% of `label.dat`, early-stop on the other 20%, score the test set.
+
+    Example:
+      >>> result = train_and_evaluate(load_graph("ACM"), recipe("gat", "ACM"), seed=0)
+      >>> result.micro_f1
+    """
+    return train_seed(data, config, setup_seed(data, config, seed), show_progress=show_progress)
+
+
+def train_seed(data: HgbData, config: TrainConfig, run: SeedSetup, *,
+               show_progress: bool = True) -> SeedResult:
+    """`train_and_evaluate` from a prepared seed (`setup_seed`)."""
+    seed = run.seed
     model, graph, features, context = run.model, run.graph, run.features, run.context
     params, opt_state, step = run.params, run.opt_state, run.step
     val_ids, val_labels = run.val_ids, run.val_labels
     multi = data.multi_label
 
     def val_loss_of(params):
-        return float(_loss(_logits(model, params, graph, features, context, val_ids), val_labels,
+        return float(_loss(logits(model, params, graph, features, context, val_ids), val_labels,
                            multi))
 
     best = (np.inf, jax.tree.map(jnp.copy, params), -1)  # `step` donates `params`
     lr, plateau_best, plateau_since = config.learning_rate, np.inf, 0
     schedule = optax.cosine_onecycle_schedule(config.epochs, config.learning_rate, 0.05)
     times = []
-    bar = progress(range(config.epochs), desc=f"{config.model} seed {seed}",
+    bar = progress(range(config.epochs), desc=f"{config.model_name} seed {seed}",
                    enabled=show_progress)
     epoch = 0
     for epoch in bar:
@@ -279,10 +207,10 @@ def train_and_evaluate(data: HgbData, config: TrainConfig, seed: int, *,
         if epoch - best[2] >= config.patience:
             break
     test_ids = jnp.asarray(data.test_ids, jnp.int32)
-    test_logits = np.asarray(_logits(model, best[1], graph, features, context, test_ids))
+    test_logits = np.asarray(logits(model, best[1], graph, features, context, test_ids))
     scores = score_test_set(data, test_logits)  # the only use of the test labels
     val = f1_scores(np.asarray(val_labels), predictions(
-        np.asarray(_logits(model, best[1], graph, features, context, val_ids)), multi))
+        np.asarray(logits(model, best[1], graph, features, context, val_ids)), multi))
     return SeedResult(seed, scores["macro_f1"], scores["micro_f1"], best[2], epoch + 1,
                       best[0], val["macro_f1"], val["micro_f1"],
                       statistics.median(times[1:] or times), test_logits)
@@ -292,8 +220,18 @@ def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool 
               disparity_hops: int = 2) -> tuple[dict, list[SeedResult]]:
     """Train one model per seed; metrics as HGB reports them (percent, population std), plus
     F1 per attribute-disparity quintile of the test nodes (mean over seeds), when the target
-    type has attributes."""
-    results = [train_and_evaluate(data, config, s, show_progress=show_progress) for s in seeds]
+    type has attributes. The seeds share the seed-independent context (similar nodes, AGM
+    weights), built once.
+
+    Example:
+      >>> metrics, results = run_seeds(load_graph("synthetic"), recipe("gat", "synthetic"),
+      ...                              seeds=[0, 1])
+    """
+    results, context = [], None
+    for s in seeds:
+        run = setup_seed(data, config, s, reuse=context)
+        context = run.context
+        results.append(train_seed(data, config, run, show_progress=show_progress))
     return summarize_seeds(data, results, disparity_hops=disparity_hops), results
 
 

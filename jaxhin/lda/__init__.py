@@ -1,8 +1,15 @@
-"""jaxhin.lda: LightLDA, an O(1) Metropolis-Hastings topic-model sampler (issue #5).
+"""jaxhin.lda: LightLDA, an O(1) Metropolis-Hastings topic-model sampler.
 
 Samplers (`lightlda_sweep`, the reference `gibbs_sweep`), the run driver `fit` (trajectory,
-checkpoints, resume), evaluation (`perplexity`, `infer`, `coherence`, `top_words`) and the mesh
-version (`plan_layout`, `init_dist`, `make_dist_sweep`).
+checkpoints, resume), evaluation (`perplexity`, `infer`, `coherence`, `top_words`,
+`plot_trace`) and the mesh version (`plan_layout`, `init_dist`, `make_dist_sweep`; its meshes
+and shardings come from `jaxhin.sbp`).
+
+Example:
+  >>> corpus, truth = jaxhin.data.load_corpus("synthetic")
+  >>> cfg = LdaConfig(num_topics=truth.topic_word.shape[0])
+  >>> result = fit(jax.random.key(0), corpus, cfg, iters=50)
+  >>> best_match_cosine(topic_word(result.state, result.tokens, cfg), truth.topic_word)
 """
 
 from jaxhin.lda._alias import alias_table, sample_alias, segment_alias
@@ -18,6 +25,7 @@ from jaxhin.lda._dist import (
 )
 from jaxhin.lda._eval import coherence, infer, perplexity, split_halves, top_words
 from jaxhin.lda._fit import FitResult, best_match_cosine, fit
+from jaxhin.lda._plot import plot_trace
 from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,
@@ -63,6 +71,7 @@ __all__ = [
     "memory_report",
     "perplexity",
     "plan_layout",
+    "plot_trace",
     "sample_alias",
     "segment_alias",
     "split_halves",

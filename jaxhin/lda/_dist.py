@@ -26,19 +26,18 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
 
-from jaxhin.data._corpora import Corpus
+from jaxhin.data import Corpus
 from jaxhin.lda._samplers import (
     LdaConfig,
     Tokens,
-    _apply,
-    _mh_chunk,
+    apply_chunk,
     init_state,
+    mh_chunk,
     to_tokens,
     word_proposal,
 )
+from jaxhin.sbp import B, S, put_from_host, shard_map
 
 AXES = ("data", "model")
 
@@ -158,10 +157,10 @@ class DistState:
     zw: jax.Array           # (N,) replicated word-major topics
 
 
-def _put(mesh, x, spec):
-    x = np.asarray(x)
-    sharding = NamedSharding(mesh, spec)
-    return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+# placements on the ("data", "model") mesh: per-device leaves are split over both axes along
+# their leading (device) dimension; the topic totals and word-major topics are replicated
+SPLIT = (S(0), S(0))
+REPLICATED = (B, B)
 
 
 def init_dist(key: jax.Array, layout: DistLayout, mesh, num_topics: int) -> DistState:
@@ -184,13 +183,14 @@ def init_dist(key: jax.Array, layout: DistLayout, mesh, num_topics: int) -> Dist
         mine = layout.word_slice[words] == s
         np.add.at(rows[dev], (layout.slice_row[words[mine]], z[mine]), 1)
     rows = rows[:, :-1]
-    spec = P(AXES)
-    return DistState(_put(mesh, z_dev, spec), _put(mesh, dt, spec), _put(mesh, rows, spec),
-                     _put(mesh, np.asarray(one.topic_count), P()), _put(mesh, zw, P()))
+    return DistState(put_from_host(z_dev, SPLIT, mesh), put_from_host(dt, SPLIT, mesh),
+                     put_from_host(rows, SPLIT, mesh),
+                     put_from_host(np.asarray(one.topic_count), REPLICATED, mesh),
+                     put_from_host(zw, REPLICATED, mesh))
 
 
 def device_tokens(layout: DistLayout, mesh) -> dict[str, jax.Array]:
-    return {k: _put(mesh, v, P(AXES)) for k, v in layout.device_arrays.items()}
+    return {k: put_from_host(v, SPLIT, mesh) for k, v in layout.device_arrays.items()}
 
 
 def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
@@ -200,7 +200,6 @@ def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
     per_round = sum(chunks for _, chunks, _ in layout.phases)
     base = dataclasses.replace(g, dense_row=jnp.asarray(layout.slice_row),
                                num_dense=layout.slice_rows, num_docs=layout.local_docs)
-    spec = P(AXES)
     names = ("words", "docs", "doc_start", "doc_length", "word_slot", "own", "rounds_sparse",
              "rounds_dense")
 
@@ -237,9 +236,9 @@ def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
                         slot = index[c]
                         ok = slot < layout.local_tokens
                         step_key = jax.random.fold_in(key, offset + c)
-                        new, w, d, z0 = _mh_chunk(step_key, carry, table, tok, cfg, slot, ok,
+                        new, w, d, z0 = mh_chunk(step_key, carry, table, tok, cfg, slot, ok,
                                                   kind=kind)
-                        return _apply(carry, tok, slot, ok, new, w, d, z0), None
+                        return apply_chunk(carry, tok, slot, ok, new, w, d, z0), None
 
                     carry, _ = jax.lax.scan(body, carry,
                                             g_idx * staleness + jnp.arange(staleness))
@@ -255,9 +254,9 @@ def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
         doc_topic, rows, topic_count, z, zw = carry
         return z[None], doc_topic[None], rows[None], topic_count, zw
 
-    mapped = jax.shard_map(local, mesh=mesh,
-                           in_specs=(P(), spec, spec, spec, P(), P(), *([spec] * len(names))),
-                           out_specs=(spec, spec, spec, P(), P()), check_vma=False)
+    mapped = shard_map(local, mesh, (REPLICATED, SPLIT, SPLIT, SPLIT, REPLICATED, REPLICATED,
+                                     *([SPLIT] * len(names))),
+                       (SPLIT, SPLIT, SPLIT, REPLICATED, REPLICATED))
 
     @jax.jit
     def sweep(key, state: DistState, arrays: dict[str, jax.Array]) -> DistState:
@@ -279,14 +278,14 @@ class _Snapshot:
 
 def dist_log_joint_per_token(state: DistState, layout: DistLayout, cfg: LdaConfig) -> float:
     """log p(w, z) per token from the replicated word-major topics (works on every process)."""
-    from jaxhin.lda._samplers import _log_joint
+    from jaxhin.lda._samplers import log_joint_counts
 
     g = layout.tokens
     # Replicated: any local copy is the whole array, on every process.
     zw, tc = state.zw.addressable_data(0), state.topic_count.addressable_data(0)
     docs = g.docs[g.word_order]
-    # _log_joint sorts (word, z) and (doc, z) pairs itself, so word-major order is fine.
-    value = _log_joint(zw, g.slot_word, docs, g.doc_length, tc, g.vocab_size,
+    # log_joint_counts sorts (word, z) and (doc, z) pairs itself, so word-major order is fine.
+    value = log_joint_counts(zw, g.slot_word, docs, g.doc_length, tc, g.vocab_size,
                        float(cfg.alpha), float(cfg.beta))
     return float(value) / g.num_tokens
 

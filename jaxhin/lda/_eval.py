@@ -17,14 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
-from jaxhin.data._corpora import Corpus
+from jaxhin.data import Corpus
 from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,
     Tokens,
-    _apply,
-    _chunks,
-    _mh_chunk,
+    apply_chunk,
+    chunk_slots,
+    mh_chunk,
     word_proposal,
 )
 
@@ -60,7 +60,7 @@ def _infer(key, state, new, cfg, iters):
     init_key, key = jax.random.split(key)
     z = jax.random.randint(init_key, new.words.shape, 0, k, jnp.int32)
     doc_topic = jnp.zeros((new.num_docs, k), jnp.int32).at[new.docs, z].add(1)
-    index, valid = _chunks(new.words.shape[0], cfg.chunk)
+    index, valid = chunk_slots(new.words.shape[0], cfg.chunk)
 
     def sweep(carry, it):
         doc_topic, z, acc = carry
@@ -68,9 +68,9 @@ def _infer(key, state, new, cfg, iters):
         def body(c, xs):
             i, slot, ok = xs
             full = (c[0], state.word_rows, state.topic_count, c[1], state.zw)
-            new_z, w, d, z0 = _mh_chunk(jax.random.fold_in(jax.random.fold_in(key, it), i),
+            new_z, w, d, z0 = mh_chunk(jax.random.fold_in(jax.random.fold_in(key, it), i),
                                         full, table, new, cfg, slot, ok, frozen_words=True)
-            out = _apply(full, new, slot, ok, new_z, w, d, z0, frozen_words=True)
+            out = apply_chunk(full, new, slot, ok, new_z, w, d, z0, frozen_words=True)
             return (out[0], out[3]), None
 
         (doc_topic, z), _ = jax.lax.scan(body, (doc_topic, z),

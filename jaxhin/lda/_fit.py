@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhin.data._corpora import Corpus
+from jaxhin.data import Corpus
 from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,

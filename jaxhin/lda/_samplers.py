@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhin.data._corpora import Corpus
+from jaxhin.data import Corpus
 from jaxhin.lda._alias import alias_table, sample_alias, segment_alias
 
 
@@ -230,7 +230,10 @@ def _log_rising(a: jax.Array, b: jax.Array, prior: float) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("alpha", "beta"))
-def _log_joint(z, words, docs, doc_length, topic_count, vocab_size, alpha, beta):
+def log_joint_counts(z, words, docs, doc_length, topic_count, vocab_size, alpha, beta):
+    """Collapsed log p(w, z) from the tokens' (N,) topics, words and documents, (D,) document
+    lengths and (K,) topic totals; the kernel `log_joint` and the mesh version share. Token
+    order does not matter (the pairs are sorted inside)."""
     k = topic_count.shape[0]
     lg = jax.scipy.special.gammaln
     v_beta = vocab_size * beta
@@ -244,7 +247,7 @@ def _log_joint(z, words, docs, doc_length, topic_count, vocab_size, alpha, beta)
 def log_joint(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> jax.Array:
     """Collapsed log p(w, z) (Griffiths & Steyvers, 2004, eq. 2-3), the quantity Gibbs-based
     libraries (tomotopy's `ll_per_word`, `lda`'s `loglikelihood`) report."""
-    return _log_joint(state.z, tokens.words, tokens.docs, tokens.doc_length, state.topic_count,
+    return log_joint_counts(state.z, tokens.words, tokens.docs, tokens.doc_length, state.topic_count,
                       tokens.vocab_size, float(cfg.alpha), float(cfg.beta))
 
 
@@ -311,14 +314,15 @@ def word_proposal(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> WordPr
     return WordProposal(prob, alias, state.zw[item], mass, d_prob, d_alias, d_item, dense.sum())
 
 
-def _chunks(n: int, chunk: int) -> tuple[jax.Array, jax.Array]:
+def chunk_slots(n: int, chunk: int) -> tuple[jax.Array, jax.Array]:
+    """(chunks, chunk) token slots covering n tokens and which of them are real (not padding)."""
     chunk = min(chunk, n)
     num = -(-n // chunk)
     index = jnp.arange(num * chunk, dtype=jnp.int32).reshape(num, chunk)
     return index, index < n
 
 
-def _mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed"):
+def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed"):
     """MH-sample the tokens `slot` (a chunk) against counts `carry`; returns the new topics.
 
     With `frozen_words`, the word side (rows, zw, topic_count) is a fixed model (inference on
@@ -376,7 +380,7 @@ def _mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind
     return jnp.where(ok, s, z0), w, d, z0
 
 
-def _apply(carry, tokens, slot, ok, new, w, d, z0, frozen_words=False):
+def apply_chunk(carry, tokens, slot, ok, new, w, d, z0, frozen_words=False):
     """Move the chunk's tokens from z0 to new in every count (padding slots are dropped).
 
     Each count gets one scatter whose updates depend on `new`, so XLA orders it after every
@@ -418,15 +422,15 @@ def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: Lda
     for lo, hi, kind in parts:
         if hi == lo:
             continue
-        index, valid = _chunks(hi - lo, cfg.chunk)
+        index, valid = chunk_slots(hi - lo, cfg.chunk)
         slots = tokens.sample_order[jnp.minimum(lo + index, hi - 1)]
         slots = jnp.where(valid, slots, tokens.num_tokens)
 
         def body(carry, xs, kind=kind):
             c, slot, ok = xs
-            new, w, d, z0 = _mh_chunk(jax.random.fold_in(key, c), carry, table, tokens, cfg,
+            new, w, d, z0 = mh_chunk(jax.random.fold_in(key, c), carry, table, tokens, cfg,
                                       slot, ok, kind=kind)
-            return _apply(carry, tokens, slot, ok, new, w, d, z0), None
+            return apply_chunk(carry, tokens, slot, ok, new, w, d, z0), None
 
         carry, _ = jax.lax.scan(body, carry,
                                 (first_chunk + jnp.arange(index.shape[0]), slots, valid))

@@ -3,7 +3,9 @@
 Placements (`Split`, `Broadcast`, `Partial`) and their `PartitionSpec`s; global tensors and
 boxing as collectives whose byte cost is checked against compiled HLO; op signatures in an
 extensible registry; auto-parallel planning (DP, OneFlow's greedy rule, exact search); an actor
-runtime for pipeline parallelism; a GPT trained under data x tensor x pipeline parallelism.
+runtime for pipeline parallelism; the sharding gate other packages use (`put_from_host`,
+`shard_map`), so that every mesh, `NamedSharding` and `shard_map` of jaxhin is built here. The
+GPT that the planner and the pipeline are shown on lives in `jaxhin.ptm`.
 
 Example:
   >>> mesh = make_mesh("data=2,model=4")                              # doctest: +SKIP
@@ -13,13 +15,6 @@ Example:
 
 from jaxhin.sbp._boxing import BoxingStep, box_local, boxing_bytes, boxing_fn, plan_boxing
 from jaxhin.sbp._global import GlobalTensor, redistribute, to_global, to_logical
-from jaxhin.sbp._gpt import (
-    megatron_sbp,
-    param_shardings,
-    pipeline_step_check,
-    stage_meshes,
-    train_spmd,
-)
 from jaxhin.sbp._hlo import (
     HloCollective,
     collective_bytes,
@@ -27,7 +22,6 @@ from jaxhin.sbp._hlo import (
     hlo_collective_bytes,
     parse_collectives,
 )
-from jaxhin.sbp._models import ModelConfig, benchmark
 from jaxhin.sbp._ops import (
     OPS,
     OpContext,
@@ -97,6 +91,7 @@ from jaxhin.sbp._planner import (
     xla_auto_bytes,
 )
 from jaxhin.sbp._plot import plot_placement, plot_timeline
+from jaxhin.sbp._spmd import put_from_host, shard_map
 
 __all__ = [
     "OPS",
@@ -109,7 +104,6 @@ __all__ = [
     "GlobalTensor",
     "Graph",
     "HloCollective",
-    "ModelConfig",
     "NdSbp",
     "OpContext",
     "OpDef",
@@ -127,7 +121,6 @@ __all__ = [
     "add",
     "apply_op",
     "attention",
-    "benchmark",
     "box_local",
     "boxing_bytes",
     "boxing_fn",
@@ -148,16 +141,13 @@ __all__ = [
     "make_mesh",
     "matmul",
     "mean",
-    "megatron_sbp",
     "mul",
     "nd_signatures",
-    "param_shardings",
     "parse_collectives",
     "parse_mesh",
     "parse_sbp",
     "partial_axes",
     "physical_spec",
-    "pipeline_step_check",
     "pipeline_value_and_grad",
     "plan",
     "plan_boxing",
@@ -165,6 +155,7 @@ __all__ = [
     "plan_program",
     "plot_placement",
     "plot_timeline",
+    "put_from_host",
     "redistribute",
     "register_op",
     "relu",
@@ -172,14 +163,13 @@ __all__ = [
     "run_plan",
     "schedule_registers",
     "self_attention",
+    "shard_map",
     "softmax",
-    "stage_meshes",
     "sum_last",
     "to_global",
     "to_logical",
     "to_named_sharding",
     "to_partition_spec",
     "trace_graph",
-    "train_spmd",
     "xla_auto_bytes",
 ]

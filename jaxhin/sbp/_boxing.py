@@ -24,19 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
+from jaxhin.sbp import _placement
 from jaxhin.sbp._hlo import collective_bytes
-from jaxhin.sbp._placement import (
-    Broadcast,
-    NdSbp,
-    Partial,
-    PlacementError,
-    Sbp,
-    Split,
-    check_placement,
-    local_shape,
-    partial_axes,
-    physical_spec,
-)
+from jaxhin.sbp._placement import Broadcast, NdSbp, Partial, PlacementError, Sbp, Split
 
 _IDENTITY = {"sum": 0.0, "max": -jnp.inf, "min": jnp.inf}
 
@@ -100,8 +90,8 @@ def plan_boxing(src: NdSbp, dst: NdSbp, shape: Sequence[int], dtype, mesh: Mesh,
       >>> [s.collective for s in steps]
       ['all-reduce']
     """
-    src = check_placement(src, shape, mesh, name=name, op="boxing")
-    dst = check_placement(dst, shape, mesh, name=name, op="boxing")
+    src = _placement.check_placement(src, shape, mesh, name=name, op="boxing")
+    dst = _placement.check_placement(dst, shape, mesh, name=name, op="boxing")
     for sbp in (src, dst):
         _check_partial_ops(sbp, name)
     k = len(src)
@@ -120,7 +110,7 @@ def plan_boxing(src: NdSbp, dst: NdSbp, shape: Sequence[int], dtype, mesh: Mesh,
     sizes = mesh.devices.shape
     num_devices = mesh.devices.size
     current = list(src)
-    block = list(local_shape(src, shape, mesh))
+    block = list(_placement.local_shape(src, shape, mesh))
     steps = []
     for i, target in order:
         for a, b, collective in _primitive_path(current[i], target):
@@ -180,13 +170,13 @@ def box_local(x: jax.Array, steps: Sequence[BoxingStep], src: NdSbp, dst: NdSbp,
               mesh: Mesh) -> jax.Array:
     """Run planned `steps` on a physical local block inside `shard_map` (leading partial dims)."""
     sizes = dict(zip(mesh.axis_names, mesh.devices.shape, strict=True))
-    src_partial = partial_axes(src, mesh)
+    src_partial = _placement.partial_axes(src, mesh)
     x = x.reshape(x.shape[len(src_partial):])
     partial_op = {a: e.op for a, e in zip(mesh.axis_names, src, strict=True)
                   if isinstance(e, Partial)}
     for step in steps:
         x = _apply_step(x, step, sizes[step.axis], partial_op)
-    return x.reshape((1,) * len(partial_axes(dst, mesh)) + x.shape)
+    return x.reshape((1,) * len(_placement.partial_axes(dst, mesh)) + x.shape)
 
 
 @functools.lru_cache(maxsize=256)
@@ -194,8 +184,8 @@ def _boxing_fn(src: NdSbp, dst: NdSbp, shape: tuple[int, ...], dtype: str, mesh:
     steps = plan_boxing(src, dst, shape, dtype, mesh)
     ndim = len(shape)
     fn = jax.shard_map(functools.partial(box_local, steps=steps, src=src, dst=dst, mesh=mesh),
-                       mesh=mesh, in_specs=physical_spec(src, mesh, ndim),
-                       out_specs=physical_spec(dst, mesh, ndim), check_vma=False)
+                       mesh=mesh, in_specs=_placement.physical_spec(src, mesh, ndim),
+                       out_specs=_placement.physical_spec(dst, mesh, ndim), check_vma=False)
     return jax.jit(fn)
 
 

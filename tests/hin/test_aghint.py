@@ -13,10 +13,11 @@ from jaxhin.cli import main
 from jaxhin.data import SyntheticHinConfig, synthetic_hin
 from jaxhin.hin import (
     AgmConfig,
-    TrainConfig,
     agm_edge_weights,
+    build_context,
     build_model,
     from_hgb,
+    override,
     recipe,
     similar_nodes,
 )
@@ -153,10 +154,10 @@ def test_agm_config_checks_its_fields():
 
 
 def _model(data, **changes):
-    config = TrainConfig(model="aghint", **{**recipe("aghint", "synthetic"), "hidden": 16,
-                                            "seq_len": 6, "top_k": 3, **changes})
+    top_k = {"top_k": 3} if changes.get("agt", True) else {}
+    config = override(recipe("aghint", "synthetic"), hidden=16, seq_len=6, **top_k, **changes)
     model, g, features = build_model(data, config)
-    context = model.context(data, g, jax.random.key(0))
+    context = build_context(jax.random.key(0), data, g, config.model)
     nodes = jnp.arange(4, dtype=jnp.int32)
     params = model.init(jax.random.key(1), g, features, context, nodes, train=False)
     return model, g, features, context, nodes, params
@@ -165,17 +166,17 @@ def _model(data, **changes):
 @pytest.mark.parametrize("local", ["gcn", "simplehgn"])
 def test_ablations_remove_what_they_name(small, local):
     model, g, features, context, nodes, params = _model(small, local=local)
-    assert set(context) == {"first", "sequences", "similar", "edge_weight"}
+    assert context.similar is not None and context.edge_weight is not None
     logits = model.apply(params, g, features, context, nodes, train=False)
     # AGM: the edge weights reach the logits; AGT: so do the similar nodes
-    bent = {**context, "edge_weight": jnp.ones_like(context["edge_weight"])}
+    bent = dataclasses.replace(context, edge_weight=jnp.ones_like(context.edge_weight))
     assert not np.allclose(model.apply(params, g, features, bent, nodes, train=False), logits)
-    swapped = {**context, "similar": context["similar"][::-1]}
+    swapped = dataclasses.replace(context, similar=context.similar[::-1])
     assert not np.allclose(model.apply(params, g, features, swapped, nodes, train=False), logits)
     for ablate, gone in (("agm", "edge_weight"), ("agt", "similar")):
         model, g, features, context, nodes, params = _model(small, local=local,
                                                             **{ablate: False})
-        assert gone not in context
+        assert getattr(context, gone) is None
         assert jax.tree.structure(params) == jax.tree.structure(_model(small, local=local)[-1])
 
 
@@ -185,7 +186,7 @@ def test_aghint_without_agm_weights_all_one_equals_with_them(small, local):
     # logits gain log 1 = 0
     model, g, features, context, nodes, params = _model(small, local=local)
     off = _model(small, local=local, agm=False)[0]
-    ones = {**context, "edge_weight": jnp.ones_like(context["edge_weight"])}
+    ones = dataclasses.replace(context, edge_weight=jnp.ones_like(context.edge_weight))
     np.testing.assert_allclose(model.apply(params, g, features, ones, nodes, train=False),
                                off.apply(params, g, features, context, nodes, train=False),
                                rtol=1e-5, atol=1e-6)
@@ -213,7 +214,7 @@ def test_learned_agm_scale_starts_at_the_fixed_weights_and_scales_each_head(smal
     learned, _, _, _, _, lparams = _model(small, local="simplehgn", agm_learn_scale=True)
     scales = {k: v for k, v in lparams["params"].items() if k.startswith("agm_scale_")}
     assert sorted(scales) == ["agm_scale_0", "agm_scale_1"]
-    assert all(v.shape == (model.gnn_heads,) for v in scales.values())
+    assert all(v.shape == (model.config.gnn_heads,) for v in scales.values())
     # at initialisation softplus(theta) = 1: the same logits as the fixed weights
     shared = {"params": {k: v for k, v in lparams["params"].items() if k not in scales}}
     np.testing.assert_allclose(learned.apply(lparams, g, features, context, nodes, train=False),

@@ -1,8 +1,6 @@
 """The HGB baselines: each against a direct reference computation where the layer is small
 enough to write out, and every model learning the synthetic graph."""
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,17 +13,25 @@ from jaxhin.hin import (
     AttentionConv,
     HeteroTransformerLayer,
     HGTLayer,
+    HinContext,
+    HINormerConfig,
     InputProjection,
+    RGCNConfig,
+    SimpleHGNConfig,
     TrainConfig,
+    build_context,
     build_model,
     context_sequences,
+    flat_settings,
     from_hgb,
+    override,
     recipe,
     run_seeds,
+    setting_names,
 )
 from jaxhin.hin._hinormer import matmul_barrier_grad
 from jaxhin.hin._models import layer_edges, relation_rows
-from jaxhin.hin._train import _init, model_context
+from jaxhin.hin._train import _init
 
 SMALL = SyntheticHinConfig(num_authors=300, num_papers=600, num_venues=6, attr_dim=32)
 
@@ -46,21 +52,20 @@ FAST = {"gcn": {}, "gat": {"heads": 2}, "rgcn": {}, "simplehgn": {"heads": 2},
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_every_model_learns_the_synthetic_graph(small, model):
     assert set(FAST) == set(MODELS)
-    config = TrainConfig(model=model, **{**recipe(model, "synthetic"), "hidden": 16,
-                                         "epochs": 80, "patience": 15,
-                                         "learning_rate": 5e-3, **FAST[model]})
+    config = override(recipe(model, "synthetic"), hidden=16, epochs=80, patience=15,
+                      learning_rate=5e-3, **FAST[model])
     metrics, results = run_seeds(small, config, [0], show_progress=False)
     assert metrics["micro_f1_mean"] > 80.0, metrics  # chance is 25
     assert results[0].best_epoch < results[0].epochs_run
 
 
 def test_rgcn_layer_matches_a_loop_over_relations(small):
-    model, g, features = build_model(small, TrainConfig(model="rgcn", hidden=8, layers=0))
+    model, g, features = build_model(small, TrainConfig(RGCNConfig(hidden=8, layers=0)))
     assert isinstance(model, RGCN) and model.target_type == small.target_type
     model = model.clone(target_type=None)  # every node's output
     nodes = jnp.arange(g.num_nodes)
-    params = model.init(jax.random.key(0), g, features, {}, nodes, train=False)
-    out = np.asarray(model.apply(params, g, features, {}, nodes, train=False))
+    params = model.init(jax.random.key(0), g, features, HinContext(), nodes, train=False)
+    out = np.asarray(model.apply(params, g, features, HinContext(), nodes, train=False))
     p = params["params"]
     h = np.asarray(InputProjection(model.specs, 8).apply(
         {"params": p["InputProjection_0"]}, features))
@@ -69,7 +74,7 @@ def test_rgcn_layer_matches_a_loop_over_relations(small):
     expected = h @ np.asarray(p["w_self_0"]["kernel"]) + np.asarray(p["w_self_0"]["bias"])
     with pytest.raises(ValueError, match="self-loops"):
         RGCN(model.specs, 4, len(g.edge_types) + 1).init(
-            jax.random.key(0), from_hgb(small), features, {}, nodes, train=False)
+            jax.random.key(0), from_hgb(small), features, HinContext(), nodes, train=False)
     for r in range(len(g.edge_types)):
         mask = etype == r
         total = np.zeros((g.num_nodes, 8))
@@ -82,15 +87,17 @@ def test_rgcn_layer_matches_a_loop_over_relations(small):
 
 @pytest.mark.parametrize("name", ["rgcn", "hgt"])
 def test_pruning_to_the_target_type_gives_the_same_logits_and_gradients(small, name):
-    model, g, features = build_model(small, TrainConfig(model=name, hidden=8, heads=2,
-                                                        layers=2, dropout=0.0))
+    heads = {"heads": 2} if name == "hgt" else {}
+    config = override(TrainConfig(MODELS[name]()), hidden=8, layers=2, dropout=0.0, **heads)
+    model, g, features = build_model(small, config)
     assert model.target_type == small.target_type
     full = model.clone(target_type=None)
     key = jax.random.key(0)
-    ctx, full_ctx = model_context(model, small, g, key), model_context(full, small, g, key)
+    ctx = build_context(key, small, g, config.model)
+    full_ctx = HinContext(layer_edges=tuple(layer_edges(g, 2)) if name == "hgt" else None)
     if name == "hgt":  # the last layer reads only the edges into the target type
-        assert len(ctx["edges"][-1]["dst"]) < len(full_ctx["edges"][-1]["dst"])
-        types = np.asarray(g.node_type)[np.asarray(ctx["edges"][-1]["dst"])]
+        assert len(ctx.layer_edges[-1].dst) < len(full_ctx.layer_edges[-1].dst)
+        types = np.asarray(g.node_type)[np.asarray(ctx.layer_edges[-1].dst)]
         assert set(types.tolist()) == {small.target_type}
     nodes = jnp.asarray(small.labelled_ids)
     params = _init(full, key, g, features, full_ctx, nodes)
@@ -137,16 +144,17 @@ def test_attention_vectors_start_from_pytorch_xavier_fans(small):
 
 
 def test_simplehgn_logits_are_unit_vectors_and_see_edge_types(small):
-    config = TrainConfig(model="simplehgn", hidden=8, heads=2)
+    config = TrainConfig(SimpleHGNConfig(hidden=8, heads=2))
     model, g, features = build_model(small, config)
     nodes = jnp.asarray(small.test_ids)
-    params = model.init(jax.random.key(0), g, features, {}, nodes, train=False)
-    logits = model.apply(params, g, features, {}, nodes, train=False)
+    params = model.init(jax.random.key(0), g, features, HinContext(), nodes, train=False)
+    logits = model.apply(params, g, features, HinContext(), nodes, train=False)
     np.testing.assert_allclose(jnp.linalg.norm(logits, axis=-1), 1.0, rtol=1e-5)
     # another edge-type embedding changes the output: the edge term is used
     bumped = jax.tree_util.tree_map_with_path(
         lambda path, x: x + 1.0 if "edge_emb" in jax.tree_util.keystr(path) else x, params)
-    assert not np.allclose(model.apply(bumped, g, features, {}, nodes, train=False), logits)
+    assert not np.allclose(model.apply(bumped, g, features, HinContext(), nodes, train=False),
+                           logits)
 
 
 def test_hgt_relation_rows_gather_each_edges_source(small):
@@ -158,8 +166,8 @@ def test_hgt_relation_rows_gather_each_edges_source(small):
     with pytest.raises(ValueError, match="self-loops"):
         relation_rows(from_hgb(small))
     (edges,) = layer_edges(g, 1)  # every edge
-    np.testing.assert_array_equal(np.asarray(edges["row"]), rows)
-    np.testing.assert_array_equal(np.diff(rows[np.asarray(edges["order"])]) >= 0, True)
+    np.testing.assert_array_equal(np.asarray(edges.row), rows)
+    np.testing.assert_array_equal(np.diff(rows[np.asarray(edges.order)]) >= 0, True)
     layer = HGTLayer(16, 4, 0.0)
     h = jax.random.normal(jax.random.key(0), (g.num_nodes, 16))
     params = layer.init(jax.random.key(1), h, g, edges, train=False)
@@ -272,9 +280,9 @@ def test_hetero_transformer_layer_starts_from_pytorch_linear_init():
 
 
 def test_hinormer_readout_bias_starts_from_pytorch_linear_init(small):
-    model, g, features = build_model(small, TrainConfig(model="hinormer", hidden=64, seq_len=6,
-                                                        gnn_layers=1, layers=1))
-    context = model.context(small, g, jax.random.key(0))
+    config = TrainConfig(HINormerConfig(hidden=64, seq_len=6, gnn_layers=1, layers=1))
+    model, g, features = build_model(small, config)
+    context = build_context(jax.random.key(0), small, g, config.model)
     nodes = jnp.arange(small.type_offsets[0], small.type_offsets[0] + 4)
     params = model.init(jax.random.key(1), g, features, context, nodes, train=False)["params"]
     bias = np.asarray(params["Dense_0"]["bias"])
@@ -298,23 +306,41 @@ def test_context_sequences_are_breadth_first(small):
 
 
 def test_recipes_set_the_reference_settings():
-    assert recipe("simplehgn", "DBLP")["feats_type"] == 3
+    def flat(model, dataset):
+        return flat_settings(recipe(model, dataset))
+
+    assert flat("simplehgn", "DBLP")["feats_type"] == 3
     # the README's HGB lines' width and depth, as chosen on validation
-    assert {k: recipe("hinormer", "IMDB")[k] for k in ("hidden", "gnn_layers", "relation_beta")
+    assert {k: flat("hinormer", "IMDB")[k] for k in ("hidden", "gnn_layers", "relation_beta")
             } == {"hidden": 256, "gnn_layers": 4, "relation_beta": 0.5}
     assert recipe("gcn", "synthetic") == recipe("gcn", "anything else")
     # IMDB runs HGB's run_multi.py, whose defaults are not run.py's
-    assert {k: recipe("gat", "IMDB")[k] for k in ("layers", "negative_slope")
+    assert {k: flat("gat", "IMDB")[k] for k in ("layers", "negative_slope")
             } == {"layers": 4, "negative_slope": 0.1}  # its learning rate chosen on validation
-    assert {k: recipe("simplehgn", "IMDB")[k] for k in ("layers", "learning_rate",
-                                                          "weight_decay", "negative_slope")
+    assert {k: flat("simplehgn", "IMDB")[k] for k in ("layers", "learning_rate",
+                                                        "weight_decay", "negative_slope")
             } == {"layers": 5, "learning_rate": 1e-3, "weight_decay": 2e-4, "negative_slope": 0.1}
-    assert recipe("gcn", "IMDB")["weight_decay"] == 1e-4 and recipe("gcn", "ACM")[
+    assert flat("gcn", "IMDB")["weight_decay"] == 1e-4 and flat("gcn", "ACM")[
         "weight_decay"] == 1e-6
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
     for model in MODELS:
         for dataset in ("DBLP", "ACM", "IMDB"):
-            assert set(recipe(model, dataset)) <= fields
+            config = recipe(model, dataset)
+            assert config.model_name == model and isinstance(config.model, MODELS[model])
+            assert set(flat_settings(config)) == {"model", *setting_names(model)}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_a_model_takes_only_its_own_settings(model):
+    config = recipe(model, "ACM")
+    others = {s for m in MODELS for s in setting_names(m)} - set(setting_names(model))
+    assert others or model == "aghint"  # AGHINT has every setting some model has
+    for setting in sorted(others):
+        with pytest.raises(ValueError, match=f"{setting}: not a setting of model '{model}'"):
+            override(config, **{setting: 1})
+    # and every own setting round-trips through its flat name
+    for setting, value in flat_settings(config).items():
+        if setting != "model":
+            assert flat_settings(override(config, **{setting: value}))[setting] == value
 
 
 @pytest.mark.parametrize("heads", [None, 3])

@@ -10,7 +10,7 @@ import pytest
 
 from jaxhin.cli import main
 from jaxhin.data import SyntheticHinConfig, synthetic_hin
-from jaxhin.hin import TrainConfig, run_seeds, train_and_evaluate
+from jaxhin.hin import MODELS, GCNConfig, TrainConfig, run_seeds, setting_names, train_and_evaluate
 
 SMALL = SyntheticHinConfig(num_authors=400, num_papers=800, num_venues=8, attr_dim=32)
 
@@ -35,7 +35,7 @@ def test_synthetic_ground_truth(small):
 
 def test_test_labels_do_not_influence_training(small):
     data, _ = small
-    config = TrainConfig(model="gcn", hidden=16, epochs=30, patience=30)
+    config = TrainConfig(GCNConfig(hidden=16), epochs=30, patience=30)
     shuffled = dataclasses.replace(data, test_labels=np.roll(data.test_labels, 7))
     a = train_and_evaluate(data, config, 0, show_progress=False)
     b = train_and_evaluate(shuffled, config, 0, show_progress=False)
@@ -44,13 +44,13 @@ def test_test_labels_do_not_influence_training(small):
 
 
 def test_seeds_share_one_compilation(small):
-    from jaxhin.hin._train import _init, _logits, _train_step
+    from jaxhin.hin._train import _init, _train_step, logits
 
     data, _ = small
-    config = TrainConfig(model="gcn", hidden=13, epochs=3, patience=3)  # a width no other test
-    before = [f._cache_size() for f in (_init, _train_step, _logits)]
+    config = TrainConfig(GCNConfig(hidden=13), epochs=3, patience=3)  # a width no other test
+    before = [f._cache_size() for f in (_init, _train_step, logits)]
     run_seeds(data, config, [0, 1], show_progress=False)
-    added = [f._cache_size() - b for f, b in zip((_init, _train_step, _logits), before,
+    added = [f._cache_size() - b for f, b in zip((_init, _train_step, logits), before,
                                                  strict=True)]
     assert added == [1, 1, 2]  # logits: the validation and the test nodes
 
@@ -113,8 +113,36 @@ def test_label_agreement_by_disparity_known_answer(tmp_path, write_hgb):
 
 def test_f1_falls_with_disparity_on_synthetic(small):
     data, _ = small
-    metrics, _ = run_seeds(data, TrainConfig(model="gcn", hidden=16, epochs=150, patience=20,
+    metrics, _ = run_seeds(data, TrainConfig(GCNConfig(hidden=16), epochs=150, patience=20,
                                              learning_rate=5e-3), [0], show_progress=False)
     rows = metrics["disparity_quintiles"]
     assert len(rows) == 5 and sum(r["nodes"] for r in rows) <= len(data.test_ids)
     assert rows[0]["micro_f1"] > rows[-1]["micro_f1"]
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_cli_refuses_each_flag_the_model_lacks(model, capsys):
+    from jaxhin.cli.hin import _settings
+
+    defaults = _settings()
+    foreign = sorted(set(defaults) - set(setting_names(model)))
+    assert foreign  # every model lacks some other model's setting
+    for setting in foreign:
+        flag = "--" + setting.replace("_", "-")
+        value = defaults[setting]
+        with pytest.raises(SystemExit) as exit_:
+            main(["hin", "train", "--model", model, flag, str(value).lower(), "--quiet"])
+        assert exit_.value.code == 2, flag
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and f"{flag}: not an option of --model {model}" in lines[0]
+
+
+def test_cli_refuses_settings_of_an_ablated_module(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["hin", "train", "--model", "aghint", "--ablate", "agm", "--agm-gamma", "0.3",
+              "--quiet"])
+    assert exit_.value.code == 2
+    assert "agm_gamma: a setting of aghint's AGM module, which is switched off" in (
+        capsys.readouterr().err)

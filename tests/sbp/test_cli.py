@@ -1,6 +1,9 @@
 """`jaxhin sbp plan` and `jaxhin sbp pipeline` write their metrics."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -44,3 +47,15 @@ def test_bad_input_exits_2(argv, message, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_plan_on_a_plain_cpu_process_provides_its_devices(tmp_path):
+    # no XLA_FLAGS: the CLI owns its process and gives it the mesh's host devices itself
+    out = tmp_path / "plan.json"
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    run = subprocess.run([sys.executable, "-m", "jaxhin", "sbp", "plan", "--model", "mlp",
+                          "--mesh", "data=2,model=4", "--quiet", "--out", str(out)], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "on CPU using 8 host devices" in run.stderr
+    assert json.loads(out.read_text())["env"]["device_count"] == 8

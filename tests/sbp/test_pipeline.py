@@ -3,7 +3,7 @@
 import jax
 import pytest
 
-from jaxhin.sbp._gpt import pipeline_step_check, stage_meshes
+from jaxhin.ptm import pipeline_step_check, stage_meshes
 from jaxhin.sbp._pipeline import run_actors, schedule_registers
 
 

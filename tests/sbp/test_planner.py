@@ -5,9 +5,8 @@ import jax
 import numpy as np
 import pytest
 
+from jaxhin.ptm import ModelConfig, benchmark, megatron_sbp
 from jaxhin.sbp import B, PlacementError, S
-from jaxhin.sbp._gpt import megatron_sbp
-from jaxhin.sbp._models import ModelConfig, benchmark
 from jaxhin.sbp._planner import (
     exhaustive_plan,
     greedy_plan,
