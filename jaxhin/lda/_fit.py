@@ -72,6 +72,11 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
       eval_every: compute log p(w, z) per token every this many iterations (and at the end).
       checkpoint_dir: save the sampler state here every `checkpoint_every` iterations and at the
         end; resume from it if it holds a step.
+
+    Example:
+      >>> corpus, truth = jaxhin.data.load_corpus("synthetic")
+      >>> result = fit(jax.random.key(0), corpus, LdaConfig(num_topics=8), iters=50)
+      >>> result.trace[-1]["loglik_per_token"], result.tokens_per_s
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"fit: sampler must be one of {sorted(SAMPLERS)}, got {sampler!r}")
