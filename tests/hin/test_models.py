@@ -52,8 +52,8 @@ FAST = {"gcn": {}, "gat": {"heads": 2}, "rgcn": {}, "simplehgn": {"heads": 2},
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_every_model_learns_the_synthetic_graph(small, model):
     assert set(FAST) == set(MODELS)
-    config = override(recipe(model, "synthetic"), hidden=16, epochs=80, patience=15,
-                      learning_rate=5e-3, **FAST[model])
+    config = override(recipe(model, "synthetic"), **{"hidden": 16, "epochs": 80, "patience": 15,
+                                                      "learning_rate": 5e-3, **FAST[model]})
     metrics, results = run_seeds(small, config, [0], show_progress=False)
     assert metrics["micro_f1_mean"] > 80.0, metrics  # chance is 25
     assert results[0].best_epoch < results[0].epochs_run
