@@ -330,11 +330,9 @@ class AGHINT(HINormer):
             # AGM: the GCN normalises the weighted adjacency, so a node's messages are
             # reweighted against each other (and against its self-loop), not only scaled
             h, r = self.local_encoder(g, features, sym_norm(g, weight), train=train)
-        elif self.config.local == "simplehgn":
+        else:  # "simplehgn": AGHINTConfig admits no other local encoder
             log_weight = None if weight is None else jnp.log(jnp.maximum(weight, _WEIGHT_FLOOR))
             h, r = self.attention_encoder(g, features, log_weight, train=train)
-        else:  # AGHINTConfig checks `local`
-            raise AssertionError(self.config.local)
         local = nodes - context.first
         seq = context.sequences[local]
         kinds = [TOKEN_SELF] + [TOKEN_STRUCTURAL] * (seq.shape[1] - 1)
