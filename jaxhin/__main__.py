@@ -1,8 +1,6 @@
 """`python -m jaxhin` is the `jaxhin` console script."""
 
-import sys
-
-from jaxhin.cli import main
+from jaxhin.cli import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -58,7 +58,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="changes to the recorded recipe")
-    parser.add_argument("--out", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")

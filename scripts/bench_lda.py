@@ -271,7 +271,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=10,
                         help="--scaling: LightLDA iterations run before timing")
-    parser.add_argument("--out", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
     args = parser.parse_args(argv)
 
     import jax

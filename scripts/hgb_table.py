@@ -116,7 +116,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", help="folder of `jaxhin hin train --out` JSON files")
     parser.add_argument("--markdown", default=None, help="write the table here")
-    parser.add_argument("--out", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
     args = parser.parse_args(argv)
     folder = Path(args.results)
     if not folder.is_dir():

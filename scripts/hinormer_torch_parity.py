@@ -285,7 +285,9 @@ def main(argv=None) -> int:
                              "parameters, dropout off, STEPS Adam steps, losses side by side")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("--out", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
     args = parser.parse_args(argv)
     try:
         import torch

@@ -24,7 +24,9 @@ def main(argv=None) -> int:
                         help="only these records (e.g. gcn_ACM aghint-agm_DBLP)")
     parser.add_argument("--budget-s", type=float, default=None,
                         help="start no row whose recorded time per seed would end past this")
-    parser.add_argument("--out", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
     args = parser.parse_args(argv)
 
     from jaxhin.data import load_graph

@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mesh", default="data=2,model=4")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
     add_multihost_arguments(parser, port=12355)
     args = parser.parse_args(argv)
     start_multihost(args)

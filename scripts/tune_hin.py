@@ -59,7 +59,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--deadline-s", type=float, default=None,
                         help="start no row expected to end after this many seconds")
-    parser.add_argument("--out", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
     parser.add_argument("--winner-out", default=None,
                         help="write the winning row's runs, test scores included, here")
     args = parser.parse_args(argv)

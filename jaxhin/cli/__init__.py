@@ -4,6 +4,17 @@
 commands. No library package imports this one.
 """
 
-from jaxhin.cli.main import INFO, Command, UsageError, build_parser, main, system_commands
+from jaxhin.cli.main import (
+    INFO,
+    Command,
+    UsageError,
+    build_parser,
+    console,
+    main,
+    output_dir,
+    output_file,
+    system_commands,
+)
 
-__all__ = ["INFO", "Command", "UsageError", "build_parser", "main", "system_commands"]
+__all__ = ["INFO", "Command", "UsageError", "build_parser", "console", "main", "output_dir",
+           "output_file", "system_commands"]

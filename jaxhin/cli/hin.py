@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxhin.cli.main import Command, UsageError
+from jaxhin.cli.main import Command, UsageError, output_dir
 
 
 def _boolean(text: str) -> bool:
@@ -52,7 +52,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", choices=sorted(MODELS), nargs="+", default=[],
                         help="also train these models (each with its recipe) on the same seeds "
                              "and print their F1 and disparity-quintile tables side by side")
-    parser.add_argument("--pred-dir", default=None,
+    parser.add_argument("--checkpoint-dir", type=output_dir, default=None,
+                        help="record each finished seed here; rerunning the same command goes "
+                             "on from the first unfinished seed")
+    parser.add_argument("--pred-dir", type=output_dir, default=None,
                         help="write HGB submission files {DATASET}_{seed+1}.txt here")
     choices = {"local": LOCAL_ENCODERS, "agm_mode": AGM_MODES}
     for name, default in _settings().items():
@@ -65,7 +68,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace):
-    from jaxhin.data import DatasetNameError, HgbFormatError, load_graph, write_results_dir
+    from jaxhin.data import DatasetNameError, HgbFormatError, load_graph
     from jaxhin.hin import (
         flat_settings,
         override,
@@ -91,8 +94,6 @@ def _run(args: argparse.Namespace):
         config = override(recipe(args.model, args.dataset), **given)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    if args.pred_dir is not None:
-        write_results_dir(args.pred_dir)
     try:
         data = load_graph(args.dataset, data_dir=args.data_dir)
     except (DatasetNameError, HgbFormatError, FileNotFoundError) as err:
@@ -102,7 +103,8 @@ def _run(args: argparse.Namespace):
         raise UsageError(f"--model aghint: {data.name}'s target type "
                          f"{data.node_types[data.target_type]!r} has no attributes, and AGHINT's "
                          f"AGM and AGT compare target attributes")
-    metrics, results = run_seeds(data, config, args.seeds, show_progress=not args.quiet)
+    metrics, results = run_seeds(data, config, args.seeds, show_progress=not args.quiet,
+                                 checkpoint_dir=args.checkpoint_dir)
     for r in results:
         print(f"seed {r.seed}: Macro-F1 {100 * r.macro_f1:.2f}  Micro-F1 {100 * r.micro_f1:.2f} "
               f"(best epoch {r.best_epoch}, {r.epochs_run} run, {r.epoch_s * 1e3:.1f} ms/epoch)")
@@ -117,9 +119,11 @@ def _run(args: argparse.Namespace):
     record = {"dataset": data.name, "seeds": args.seeds, "train": flat_settings(config)}
     if args.compare:
         others = {name: recipe(name, args.dataset) for name in args.compare}
-        metrics["compare"] = {name: run_seeds(data, other, args.seeds,
-                                              show_progress=not args.quiet)[0]
-                              for name, other in others.items()}
+        metrics["compare"] = {
+            name: run_seeds(data, other, args.seeds, show_progress=not args.quiet,
+                            checkpoint_dir=None if args.checkpoint_dir is None
+                            else args.checkpoint_dir / f"compare-{name}")[0]
+            for name, other in others.items()}
         record["compare"] = {name: flat_settings(other) for name, other in others.items()}
         print(side_by_side({args.model: metrics, **metrics["compare"]}))
     return record, metrics

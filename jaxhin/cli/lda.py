@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxhin.cli.main import Command, UsageError
+from jaxhin.cli.main import Command, UsageError, output_dir, output_file
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,11 +27,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heldout", type=float, default=0.1,
                         help="share of documents held out for perplexity (0: none)")
     parser.add_argument("--eval-every", type=int, default=10)
-    parser.add_argument("--checkpoint-dir", default=None,
+    parser.add_argument("--checkpoint-dir", type=output_dir, default=None,
                         help="save the chain here; resume from it if it holds a step")
     parser.add_argument("--checkpoint-every", type=int, default=0)
     parser.add_argument("--top-words", type=int, default=10)
-    parser.add_argument("--plot", metavar="FILE.png", default=None,
+    parser.add_argument("--plot", type=output_file, metavar="FILE.png", default=None,
                         help="draw log-likelihood per token against wall time")
 
 

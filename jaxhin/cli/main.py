@@ -6,8 +6,11 @@ library functions and returns `(config, metrics)`; `main` times it and writes th
 `COMMANDS` tuple of `Command`s, imported only when that group is named on the command line,
 so `jaxhin --help` imports no system package (nor JAX).
 
-Exit status: 0 on success, 2 on bad input (unknown option, bad value, missing dataset, a
-library `ValueError` about the user's input) with a one-line message on stderr.
+Exit status: 0 on success; 2 on bad input (unknown option, bad value, a missing or malformed
+dataset, an output that cannot be written, a checkpoint of another run: a `UsageError` or a
+`jaxhin.data.DataError`) with a one-line message on stderr; 130 on Ctrl-C, at any moment, with
+one line and no traceback. Every output (`--out`, and each command's files and folders) is
+checked before the work starts. A traceback means a bug.
 """
 
 from __future__ import annotations
@@ -60,18 +63,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _out_path(value: str) -> Path:
-    path = Path(value)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value} is a folder; expected a file such as r.json")
-    if not path.absolute().parent.is_dir():
-        raise argparse.ArgumentTypeError(f"folder {path.absolute().parent} does not exist")
-    return path
+def output_file(value: str) -> Path:
+    """argparse type of an output file flag: checked writable now, not after the work."""
+    from jaxhin.data import OutputError, check_output_file
+
+    try:
+        return check_output_file(value, "")
+    except OutputError as err:
+        raise argparse.ArgumentTypeError(str(err).strip()) from None
+
+
+def output_dir(value: str) -> Path:
+    """argparse type of an output folder flag: created and checked writable now."""
+    from jaxhin.data import OutputError, write_results_dir
+
+    try:
+        return write_results_dir(value, "")
+    except OutputError as err:
+        raise argparse.ArgumentTypeError(str(err).strip()) from None
 
 
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--out", type=_out_path, metavar="FILE.json",
+    common.add_argument("--out", type=output_file, metavar="FILE.json",
                         help="write config, metrics, versions and devices to this JSON file")
     common.add_argument("--quiet", action="store_true", help="no progress bars")
     return common
@@ -176,12 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog = f"{prog} {cmd.name}"
     if cmd.devices is not None and (note := host_devices(cmd.devices(args))):
         print(note, file=sys.stderr)
-    from jaxhin.data import DatasetNotFoundError
+    from jaxhin.data import DataError
 
     start = time.perf_counter()
     try:
         config, metrics = cmd.run(args)
-    except (UsageError, DatasetNotFoundError) as err:
+    except (UsageError, DataError) as err:
         parser.exit(2, f"{prog}: error: {err}\n")
     wall_s = time.perf_counter() - start
     if args.out is not None:
@@ -192,3 +206,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         if write_results(args.out, results) is not None:
             print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"jaxhin: warning: {message}\n"
+
+
+def _interrupted(signum=None, frame=None) -> NoReturn:
+    """Ctrl-C: remove the temporary files of writes in progress and exit 130 at once.
+
+    Exiting from the handler, not by raising KeyboardInterrupt, because JAX runs Python
+    callbacks (its gc hook) where an exception is printed and dropped, so a raised interrupt
+    can be lost, and because tearing the interpreter down while XLA's compiler threads run
+    segfaults (exit 139). Checkpoints need no care: orbax writes a step to a temporary folder
+    and renames it when complete, and removes such leftovers on the next run.
+    """
+    try:
+        # Looked up, not imported: the interrupt may come while jaxhin.data is importing.
+        io = sys.modules.get("jaxhin.data._io")
+        if io is not None and hasattr(io, "remove_pending_writes"):
+            io.remove_pending_writes()
+        print("\njaxhin: interrupted", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(130)
+
+
+def console() -> NoReturn:
+    """The `jaxhin` console script: `main()`, where Ctrl-C at any moment (imports, compilation,
+    training, writing) prints one line and exits 130, leaving no partial file."""
+    import signal
+    import warnings
+
+    signal.signal(signal.SIGINT, _interrupted)
+    warnings.formatwarning = _one_line_warning
+    try:
+        status = main()
+    except KeyboardInterrupt:  # raised by code that re-installed Python's default handler
+        _interrupted()
+    sys.exit(status)

@@ -12,7 +12,7 @@ import dataclasses
 import math
 import time
 
-from jaxhin.cli.main import Command, UsageError
+from jaxhin.cli.main import Command, UsageError, output_file
 
 
 def _positive(text: str) -> int:
@@ -136,7 +136,8 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=_positive, default=None,
                         help="GPT layers (default max(4, stages))")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", metavar="FILE.png", help="draw the timeline to this file")
+    parser.add_argument("--plot", type=output_file, metavar="FILE.png",
+                        help="draw the timeline to this file")
 
 
 def _run_pipeline(args: argparse.Namespace):

@@ -36,12 +36,19 @@ from jaxhin.data._hgb import (
     load_hgb,
     load_hgb_folder,
 )
-from jaxhin.data._io import atomic_write, write_results_dir
+from jaxhin.data._io import (
+    OutputError,
+    atomic_write,
+    check_output_file,
+    remove_pending_writes,
+    write_results_dir,
+)
 from jaxhin.data._resolve import CORPORA, GRAPHS, DatasetNameError, load_corpus, load_graph
 from jaxhin.data._root import (
     CACHE_ENV,
     DATA_ENV,
     DATASETS,
+    DataError,
     DatasetInfo,
     DatasetNotFoundError,
     cache_dir,
@@ -59,16 +66,19 @@ __all__ = [
     "GRAPHS",
     "Corpus",
     "CorpusError",
+    "DataError",
     "DatasetInfo",
     "DatasetNameError",
     "DatasetNotFoundError",
     "FeatureSpec",
     "HgbData",
     "HgbFormatError",
+    "OutputError",
     "SyntheticHinConfig",
     "SyntheticTruth",
     "atomic_write",
     "cache_dir",
+    "check_output_file",
     "corpus_from_texts",
     "data_root",
     "dataset_dir",
@@ -84,6 +94,7 @@ __all__ = [
     "load_reuters",
     "load_uci",
     "read_vocab",
+    "remove_pending_writes",
     "synthetic_corpus",
     "synthetic_hin",
     "tokenize",

@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxhin.data._root import dataset_dir
+from jaxhin.data._root import DataError, dataset_dir
 
 
-class CorpusError(ValueError):
+class CorpusError(DataError):
     """A corpus file that cannot be read as promised; the message names file and line."""
 
 

@@ -4,8 +4,10 @@ Files: `info.dat` (JSON: node types, link types, classes), `node.dat[.gz]`
 (`id<TAB>name<TAB>type[<TAB>f1,f2,...]`), `link.dat` (`src<TAB>dst<TAB>type<TAB>weight`),
 `label.dat` (train + val) and `label.dat.test` (`id<TAB>name<TAB>type<TAB>c[,c...]`),
 `meta.dat` (optional, ignored). Parsed once and cached as `.npz` under
-`cache_dir()/hgb`, keyed by the source files' names, sizes and mtimes, written atomically (the
-data folder may be read-only). A malformed line raises `HgbFormatError` naming file and line.
+`cache_dir()/hgb`, keyed by a hash of the source files' contents, written atomically (the
+data folder may be read-only); an unreadable cache entry is rebuilt with a warning. A malformed
+line, an empty label file, a node labelled twice or in both label files raises
+`HgbFormatError` naming file and line.
 """
 
 from __future__ import annotations
@@ -16,18 +18,20 @@ import hashlib
 import io
 import json
 import os
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from jaxhin.data._io import atomic_write
-from jaxhin.data._root import DATASETS, cache_dir, dataset_dir
+from jaxhin.data._root import DATASETS, DataError, cache_dir, dataset_dir
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: label files validated, content-hash key
 FEATS_TYPES = (0, 1, 2, 3, 4, 5)
 
 
-class HgbFormatError(ValueError):
+class HgbFormatError(DataError):
     """An HGB file that does not follow the format; the message names file and line."""
 
 
@@ -105,9 +109,20 @@ def _node_file(folder: Path) -> Path:
     raise FileNotFoundError(f"{folder} has no node.dat or node.dat.gz")
 
 
-def _open(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(
-        path, encoding="utf-8")
+def _lines(path: Path):
+    """Yield `(line number, line)` of a text file, gzipped or not; a file that is not UTF-8
+    text (or a truncated or corrupt gzip stream) is an `HgbFormatError` naming it."""
+    gz = path.suffix == ".gz"
+    lineno = 0
+    try:
+        with (gzip.open(path, "rt", encoding="utf-8") if gz
+              else open(path, encoding="utf-8")) as f:
+            for lineno, line in enumerate(f, 1):
+                yield lineno, line
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as err:
+        kind = "gzip-compressed UTF-8 text" if gz else "UTF-8 text"
+        raise HgbFormatError(f"{path}:{lineno + 1}: cannot be read as {kind} "
+                             f"({type(err).__name__}: {err})") from None
 
 
 def _read_info(path: Path) -> dict:
@@ -131,31 +146,30 @@ def _read_info(path: Path) -> dict:
 def _parse_nodes(path: Path, node_types: dict[int, str]):
     ids, types, feats = [], [], {}
     dims: dict[int, int] = {}
-    with _open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) not in (3, 4):
-                raise HgbFormatError(f"{path}:{lineno}: expected 3 or 4 tab-separated fields "
-                                     f"(id, name, type[, attributes]), got {len(parts)}")
-            try:
-                node, t = int(parts[0]), int(parts[2])
-            except ValueError:
-                raise HgbFormatError(f"{path}:{lineno}: id and type must be integers, got "
-                                     f"{parts[0]!r}, {parts[2]!r}") from None
-            if t not in node_types:
-                raise HgbFormatError(f"{path}:{lineno}: node type {t} is not in info.dat "
-                                     f"(types {sorted(node_types)})")
-            ids.append(node)
-            types.append(t)
-            if len(parts) == 4 and parts[3]:
-                values = np.array(parts[3].split(","), dtype=np.float32) \
-                    if "," in parts[3] else np.array([parts[3]], np.float32)
-                if not np.isfinite(values).all():
-                    raise HgbFormatError(f"{path}:{lineno}: non-finite attribute")
-                if dims.setdefault(t, len(values)) != len(values):
-                    raise HgbFormatError(f"{path}:{lineno}: {len(values)} attributes, but "
-                                         f"type {t} had {dims[t]} on earlier lines")
-                feats.setdefault(t, []).append((node, values))
+    for lineno, line in _lines(path):
+        parts = line.rstrip("\r\n").split("\t")
+        if len(parts) not in (3, 4):
+            raise HgbFormatError(f"{path}:{lineno}: expected 3 or 4 tab-separated fields "
+                                 f"(id, name, type[, attributes]), got {len(parts)}")
+        try:
+            node, t = int(parts[0]), int(parts[2])
+        except ValueError:
+            raise HgbFormatError(f"{path}:{lineno}: id and type must be integers, got "
+                                 f"{parts[0]!r}, {parts[2]!r}") from None
+        if t not in node_types:
+            raise HgbFormatError(f"{path}:{lineno}: node type {t} is not in info.dat "
+                                 f"(types {sorted(node_types)})")
+        ids.append(node)
+        types.append(t)
+        if len(parts) == 4 and parts[3]:
+            values = np.array(parts[3].split(","), dtype=np.float32) \
+                if "," in parts[3] else np.array([parts[3]], np.float32)
+            if not np.isfinite(values).all():
+                raise HgbFormatError(f"{path}:{lineno}: non-finite attribute")
+            if dims.setdefault(t, len(values)) != len(values):
+                raise HgbFormatError(f"{path}:{lineno}: {len(values)} attributes, but "
+                                     f"type {t} had {dims[t]} on earlier lines")
+            feats.setdefault(t, []).append((node, values))
     return np.asarray(ids), np.asarray(types), feats, dims
 
 
@@ -201,46 +215,80 @@ def _parse_links(path: Path, num_nodes: int, links: dict, node_type_of: np.ndarr
 
 
 def _find_bad_line(path: Path, fields: int, what: str) -> None:
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.rstrip("\n").split("\t")
-            try:
-                if len(parts) != fields:
-                    raise ValueError
-                [float(p) for p in parts]
-            except ValueError:
-                raise HgbFormatError(f"{path}:{lineno}: expected {fields} tab-separated numbers "
-                                     f"({what}), got {line.strip()[:80]!r}") from None
+    for lineno, line in _lines(path):
+        parts = line.rstrip("\r\n").split("\t")
+        try:
+            if len(parts) != fields:
+                raise ValueError
+            [float(p) for p in parts]
+        except ValueError:
+            raise HgbFormatError(f"{path}:{lineno}: expected {fields} tab-separated numbers "
+                                 f"({what}), got {line.strip()[:80]!r}") from None
 
 
-def _parse_labels(path: Path, target: int, num_nodes: int, node_type_of: np.ndarray):
-    ids, labels = [], []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 4:
-                raise HgbFormatError(f"{path}:{lineno}: expected 4 tab-separated fields "
-                                     f"(id, name, type, labels), got {len(parts)}")
-            try:
-                node, t = int(parts[0]), int(parts[2])
-                classes = [int(c) for c in parts[3].split(",")]
-            except ValueError:
-                raise HgbFormatError(f"{path}:{lineno}: expected integer id, type and "
-                                     f"comma-separated class ids, got {line.strip()[:80]!r}"
-                                     ) from None
-            if not 0 <= node < num_nodes or node_type_of[node] != t or t != target:
-                raise HgbFormatError(f"{path}:{lineno}: node {node} of type {t} is not a "
-                                     f"target node (type {target})")
-            ids.append(node)
-            labels.append(classes)
-    return np.asarray(ids, np.int32), labels
+def _parse_labels(path: Path, target: int, node_type_of: np.ndarray):
+    """One labelled node per line; a bad line, a node that is not a target node, a node
+    labelled twice or an empty file is an `HgbFormatError` naming file and line."""
+    ids, labels, line_of = [], [], {}
+    for lineno, line in _lines(path):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\r\n").split("\t")
+        if len(parts) != 4:
+            raise HgbFormatError(f"{path}:{lineno}: expected 4 tab-separated fields "
+                                 f"(id, name, type, labels), got {len(parts)}")
+        try:
+            node, t = int(parts[0]), int(parts[2])
+            classes = [int(c) for c in parts[3].split(",")]
+        except ValueError:
+            raise HgbFormatError(f"{path}:{lineno}: expected integer id, type and "
+                                 f"comma-separated class ids, got {line.strip()[:80]!r}"
+                                 ) from None
+        if not 0 <= node < len(node_type_of):
+            raise HgbFormatError(f"{path}:{lineno}: node {node} is not in node.dat "
+                                 f"(ids 0..{len(node_type_of) - 1})")
+        if t != target:
+            raise HgbFormatError(f"{path}:{lineno}: labels must be on the target type "
+                                 f"{target}, got type {t}")
+        if node_type_of[node] != t:
+            raise HgbFormatError(f"{path}:{lineno}: node {node} has type "
+                                 f"{node_type_of[node]} in node.dat, not {t}")
+        if min(classes) < 0:
+            raise HgbFormatError(f"{path}:{lineno}: negative class id in {parts[3]!r}")
+        if node in line_of:
+            raise HgbFormatError(f"{path}:{lineno}: node {node} is labelled again (first on "
+                                 f"line {line_of[node]}); expected one label set per node")
+        line_of[node] = lineno
+        ids.append(node)
+        labels.append(classes)
+    if not ids:
+        raise HgbFormatError(f"{path}: no labelled nodes; expected lines "
+                             f"'id<TAB>name<TAB>type<TAB>class[,class...]'")
+    return np.asarray(ids, np.int32), labels, line_of
+
+
+def _check_disjoint(train_path: Path, train_lines: dict, test_path: Path,
+                    test_lines: dict) -> None:
+    """A node in both label files would put test nodes into training: refuse it."""
+    shared = sorted(set(train_lines) & set(test_lines), key=test_lines.get)
+    if shared:
+        node = shared[0]
+        raise HgbFormatError(
+            f"{test_path}:{test_lines[node]}: node {node} is also labelled in {train_path.name} "
+            f"(line {train_lines[node]}); the test nodes must not be training nodes "
+            f"({len(shared)} node(s) in both files)")
 
 
 def _source_key(files: list[Path]) -> str:
+    """The cache key: a hash of the source files' contents, not their sizes and mtimes (a
+    same-size edit with its mtime restored would otherwise reuse a stale cache). HGB files are
+    megabytes, so hashing costs milliseconds."""
     h = hashlib.sha1(f"hgb-cache-v{_CACHE_VERSION}".encode())
     for p in files:
-        st = p.stat()
-        h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+        h.update(f"{p.name}:".encode())
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()[:16]
 
 
@@ -269,15 +317,11 @@ def _parse(folder: Path, name: str) -> dict:
                                            node_type_of)
     arrays.update(src=src, dst=dst, edge_type=etype, weight=weight)
     target = info["target"] if info["target"] is not None else 0
-    lab_ids, lab = _parse_labels(folder / "label.dat", target, len(ids), node_type_of)
-    test_ids, test = _parse_labels(folder / "label.dat.test", target, len(ids), node_type_of)
+    lab_ids, lab, lab_lines = _parse_labels(folder / "label.dat", target, node_type_of)
+    test_ids, test, test_lines = _parse_labels(folder / "label.dat.test", target, node_type_of)
+    _check_disjoint(folder / "label.dat", lab_lines, folder / "label.dat.test", test_lines)
     multi = any(len(x) > 1 for x in lab + test)
     num_classes = max(len(info["classes"]), 1 + max(c for x in lab + test for c in x))
-    for split, rows, path in (("label.dat", lab, folder / "label.dat"),
-                              ("label.dat.test", test, folder / "label.dat.test")):
-        bad = [i for i, x in enumerate(rows) if min(x) < 0]
-        if bad:
-            raise HgbFormatError(f"{path}:{bad[0] + 1}: negative class id in {split}")
 
     def encode(rows):
         if multi:
@@ -341,8 +385,12 @@ def load_hgb_folder(folder: str | os.PathLike[str], *, name: str | None = None,
     sources = [*required, _node_file(folder)]
     target = Path(cache_dir(cache)) / "hgb" / f"{name}-{_source_key(sources)}.npz"
     if target.is_file():
-        with np.load(target, allow_pickle=False) as arrays:
-            return _from_arrays(dict(arrays))
+        try:
+            with np.load(target, allow_pickle=False) as arrays:
+                return _from_arrays(dict(arrays))
+        except Exception as err:  # any unreadable cache entry is rebuilt from the sources
+            warnings.warn(f"HGB cache {target} is unreadable ({type(err).__name__}: {err}); "
+                          f"rebuilding it from {folder}", stacklevel=2)
     arrays = _parse(folder, name)
     target.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()

@@ -25,13 +25,14 @@ from jaxhin.data._corpora import (
     synthetic_corpus,
 )
 from jaxhin.data._hgb import HgbData, load_hgb, load_hgb_folder
+from jaxhin.data._root import DataError
 from jaxhin.data._synthetic_hin import synthetic_hin
 
 GRAPHS = ("synthetic", "DBLP", "ACM", "IMDB")
 CORPORA = ("synthetic", "kos", "reuters", "20news")
 
 
-class DatasetNameError(ValueError):
+class DatasetNameError(DataError):
     """A dataset argument that is neither a known name nor an existing path."""
 
 

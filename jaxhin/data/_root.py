@@ -106,7 +106,13 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DataError(ValueError):
+    """Bad input from the user: a malformed file, a bad dataset name, an output that cannot be
+    written, a checkpoint of another run. The message names the file (and line) or argument and
+    what was expected; the CLI prints it in one line and exits 2."""
+
+
+class DatasetNotFoundError(DataError, FileNotFoundError):
     """A dataset's folder or one of its files is missing under the data root."""
 
 

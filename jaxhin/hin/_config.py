@@ -95,8 +95,14 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.model must be a model config "
                              f"({', '.join(c.__name__ for c in MODELS.values())}), got "
                              f"{type(self.model).__name__}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        checks = (("epochs", self.epochs >= 1, ">= 1"), ("patience", self.patience >= 1, ">= 1"),
+                  ("lr_plateau", self.lr_plateau >= 0, ">= 0"),
+                  ("learning_rate", self.learning_rate > 0, "> 0"),
+                  ("weight_decay", self.weight_decay >= 0, ">= 0"),
+                  ("feats_type", self.feats_type in range(6), "one of 0-5"))
+        for name, ok, expected in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {expected}, got {getattr(self, name)}")
 
     @property
     def model_name(self) -> str:

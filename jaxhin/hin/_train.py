@@ -6,8 +6,10 @@ it over seeds and reports mean and population std, as HGB does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -18,13 +20,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxhin.data import HgbData
-from jaxhin.hin._config import TrainConfig, make_module, module_class
+from jaxhin.data import HgbData, atomic_write
+from jaxhin.hin._config import TrainConfig, flat_settings, make_module, module_class
 from jaxhin.hin._context import HinContext, build_context
 from jaxhin.hin._disparity import disparity, f1_by_quintile
 from jaxhin.hin._graph import HeteroGraph, from_hgb, node_features
 from jaxhin.hin._protocol import predictions, score_test_set, split_train_val
-from jaxhin.train import f1_scores, mean_std, progress
+from jaxhin.train import f1_scores, fingerprint, mean_std, progress, run_folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,22 +219,54 @@ def train_seed(data: HgbData, config: TrainConfig, run: SeedSetup, *,
 
 
 def run_seeds(data: HgbData, config: TrainConfig, seeds, *, show_progress: bool = True,
-              disparity_hops: int = 2) -> tuple[dict, list[SeedResult]]:
+              disparity_hops: int = 2, checkpoint_dir: str | os.PathLike[str] | None = None
+              ) -> tuple[dict, list[SeedResult]]:
     """Train one model per seed; metrics as HGB reports them (percent, population std), plus
     F1 per attribute-disparity quintile of the test nodes (mean over seeds), when the target
     type has attributes. The seeds share the seed-independent context (similar nodes, AGM
     weights), built once.
 
+    With `checkpoint_dir`, each finished seed is recorded there (with the dataset's fingerprint
+    and the settings, see `jaxhin.train.run_folder`), and a rerun of the same command skips
+    the seeds already recorded: a killed multi-seed run goes on from its first unfinished seed
+    and ends with the same figures as an uninterrupted one.
+
     Example:
       >>> metrics, results = run_seeds(load_graph("synthetic"), recipe("gat", "synthetic"),
       ...                              seeds=[0, 1])
     """
-    results, context = [], None
-    for s in seeds:
-        run = setup_seed(data, config, s, reuse=context)
-        context = run.context
-        results.append(train_seed(data, config, run, show_progress=show_progress))
+    with contextlib.ExitStack() as stack:
+        folder = None
+        if checkpoint_dir is not None:
+            identity = {"system": "hin", "dataset": data.name, "data": _fingerprint(data),
+                        "train": flat_settings(config)}
+            folder = stack.enter_context(run_folder(checkpoint_dir, identity))
+        done = folder.read_log().get("seeds", {}) if folder is not None else {}
+        results, context = [], None
+        for s in seeds:
+            if str(s) in done and (folder.path / f"seed-{s}.npy").is_file():
+                logits = np.load(folder.path / f"seed-{s}.npy", allow_pickle=False)
+                results.append(SeedResult(**done[str(s)], test_logits=logits))
+                if show_progress:
+                    print(f"seed {s}: recorded in {folder.path}, not rerun")
+                continue
+            run = setup_seed(data, config, s, reuse=context)
+            context = run.context
+            results.append(train_seed(data, config, run, show_progress=show_progress))
+            if folder is not None:  # the logits first: the log then names only whole seeds
+                with atomic_write(folder.path / f"seed-{s}.npy", "wb") as f:
+                    np.save(f, results[-1].test_logits, allow_pickle=False)
+                done = {**done, str(s): {k: v for k, v in dataclasses.asdict(results[-1]).items()
+                                         if k != "test_logits"}}
+                folder.write_log({"seeds": done})
     return summarize_seeds(data, results, disparity_hops=disparity_hops), results
+
+
+def _fingerprint(data: HgbData) -> str:
+    features = [a for f in data.features if f is not None for a in f]
+    return fingerprint(data.type_offsets, data.src, data.dst, data.edge_type, data.weight,
+                       data.labelled_ids, data.labelled, data.test_ids, data.test_labels,
+                       *features)
 
 
 def summarize_seeds(data: HgbData, results: list[SeedResult], *, disparity_hops: int = 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -22,7 +23,7 @@ from jaxhin.lda._samplers import (
     log_joint_per_token,
     to_tokens,
 )
-from jaxhin.train import latest_step, progress, restore_checkpoint, save_checkpoint
+from jaxhin.train import CheckpointError, fingerprint, progress, run_folder, save_checkpoint
 
 SAMPLERS = {"lightlda": lightlda_sweep, "gibbs": gibbs_sweep}
 
@@ -54,8 +55,12 @@ class FitResult:
 
 
 def _state_tree(state: SamplerState) -> dict[str, Any]:
-    return {"z": state.z, "zw": state.zw, "doc_topic": state.doc_topic,
+    """The arrays a checkpoint holds. Empty ones (no word with a dense row, in a small corpus)
+    are left out, because orbax cannot save a zero-size array; a restore keeps the fresh
+    state's (equally empty) ones."""
+    tree = {"z": state.z, "zw": state.zw, "doc_topic": state.doc_topic,
             "word_rows": state.word_rows, "topic_count": state.topic_count}
+    return {name: value for name, value in tree.items() if value.size > 0}
 
 
 def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
@@ -71,7 +76,10 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
       corpus: a `Corpus`, or `Tokens` already on device.
       eval_every: compute log p(w, z) per token every this many iterations (and at the end).
       checkpoint_dir: save the sampler state here every `checkpoint_every` iterations and at the
-        end; resume from it if it holds a step.
+        end; resume from its newest intact step if it holds one. The folder is locked while the
+        chain runs and keeps the chain's identity (sampler, config, key, data fingerprint):
+        resuming with other settings raises `CheckpointError` naming them; `iters` may grow.
+        The resumed `trace` holds the whole trajectory, from iteration 0.
 
     Example:
       >>> corpus, truth = jaxhin.data.load_corpus("synthetic")
@@ -84,39 +92,51 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
         raise ValueError(f"fit: iters must be >= 0, got {iters}")
     tokens = corpus if isinstance(corpus, Tokens) else to_tokens(corpus, sparse_below)
     k = cfg.num_topics
+    identity = {"system": "lda", "sampler": sampler, "lda": dataclasses.asdict(cfg),
+                "sparse_below": tokens.sparse_below,
+                "key": np.asarray(jax.random.key_data(key)).tolist(),
+                "data": fingerprint(tokens.words, tokens.docs)}
     init_key, key = jax.random.split(key)
     state = init_state(init_key, tokens, k)
-    start = latest_step(checkpoint_dir) if checkpoint_dir is not None else None
-    if start is None:
-        start = 0
-    else:
-        try:
-            tree = restore_checkpoint(checkpoint_dir, start, like=_state_tree(state))
-        except ValueError as err:  # orbax refuses other shapes
-            raise ValueError(f"{checkpoint_dir}: checkpoint holds a chain for another corpus or "
-                             f"K than {tokens.num_tokens} tokens, K={k} ({err})") from None
-        state = SamplerState(**{n: jnp.asarray(v) for n, v in tree.items()}, num_topics=k)
-    sweep = SAMPLERS[sampler]
-    t0 = time.perf_counter()
-    compiled = sweep.lower(key, state, tokens, cfg).compile()
-    compile_s = time.perf_counter() - t0
-    trace = [] if start else [{"iter": 0, "wall_s": 0.0,
-                               "loglik_per_token": float(log_joint_per_token(state, tokens, cfg))}]
-    sample_s = 0.0
-    bar = progress(range(start, iters), desc=f"{sampler} K={k}", enabled=show_progress)
-    for it in bar:
-        t = time.perf_counter()
-        state = compiled(jax.random.fold_in(key, it), state, tokens)
-        jax.block_until_ready(state.z)
-        sample_s += time.perf_counter() - t
-        done = it + 1
-        if done % max(eval_every, 1) == 0 or done == iters:
-            ll = float(log_joint_per_token(state, tokens, cfg))
-            trace.append({"iter": done, "wall_s": sample_s, "loglik_per_token": ll})
-            bar.set_postfix(ll=f"{ll:.4f}")
-        if checkpoint_dir is not None and (
-                (checkpoint_every and done % checkpoint_every == 0) or done == iters):
-            save_checkpoint(checkpoint_dir, done, _state_tree(state), max_to_keep=2)
+    with contextlib.ExitStack() as stack:
+        run = (stack.enter_context(run_folder(checkpoint_dir, identity))
+               if checkpoint_dir is not None else None)
+        start, trace, wall0 = 0, [], 0.0
+        restored = run.restore_latest(_state_tree(state)) if run is not None else None
+        if restored is not None:
+            start, tree = restored
+            if start > iters:
+                raise CheckpointError(f"{run.path}: the chain is at iteration {start}, past the "
+                                      f"{iters} asked for; ask for {start} or more to go on")
+            state = dataclasses.replace(state, **{n: jnp.asarray(v) for n, v in tree.items()})
+            log = run.read_log()
+            trace = [p for p in log.get("trace", []) if p["iter"] <= start]
+            wall0 = log.get("wall_s", {}).get(str(start), trace[-1]["wall_s"] if trace else 0.0)
+        sweep = SAMPLERS[sampler]
+        t0 = time.perf_counter()
+        compiled = sweep.lower(key, state, tokens, cfg).compile()
+        compile_s = time.perf_counter() - t0
+        if not start:
+            trace = [{"iter": 0, "wall_s": 0.0,
+                      "loglik_per_token": float(log_joint_per_token(state, tokens, cfg))}]
+        sample_s, saved_wall = 0.0, {}
+        bar = progress(range(start, iters), desc=f"{sampler} K={k}", enabled=show_progress)
+        for it in bar:
+            t = time.perf_counter()
+            state = compiled(jax.random.fold_in(key, it), state, tokens)
+            jax.block_until_ready(state.z)
+            sample_s += time.perf_counter() - t
+            done = it + 1
+            if done % max(eval_every, 1) == 0 or done == iters:
+                ll = float(log_joint_per_token(state, tokens, cfg))
+                trace.append({"iter": done, "wall_s": wall0 + sample_s, "loglik_per_token": ll})
+                bar.set_postfix(ll=f"{ll:.4f}")
+            if run is not None and (
+                    (checkpoint_every and done % checkpoint_every == 0) or done == iters):
+                # The log first: it then covers every step that restores.
+                saved_wall = {**saved_wall, str(done): wall0 + sample_s}
+                run.write_log({"trace": trace, "wall_s": saved_wall})
+                save_checkpoint(run.path, done, _state_tree(state), max_to_keep=2)
     return FitResult(state, tokens, trace, sample_s, compile_s, start, iters)
 
 

@@ -1,12 +1,21 @@
 """jaxhin.train: pieces every system's training shares.
 
 Metrics (`f1_scores`, `mean_std`), orbax checkpoints (`save_checkpoint`, `restore_checkpoint`,
-`latest_step`), a cheap-mask dropout (`ByteDropout`), progress bars (`progress`),
+`latest_step`; `run_folder` for a resumable run: lock, identity, log, fallback restore), a
+cheap-mask dropout (`ByteDropout`), progress bars (`progress`),
 multi-process start-up for scripts (`add_multihost_arguments`, `start_multihost`) and the
 results JSON (`make_results`, `write_results`) that every CLI command writes with `--out`.
 """
 
-from jaxhin.train._checkpoint import latest_step, restore_checkpoint, save_checkpoint
+from jaxhin.train._checkpoint import (
+    CheckpointError,
+    RunFolder,
+    fingerprint,
+    latest_step,
+    restore_checkpoint,
+    run_folder,
+    save_checkpoint,
+)
 from jaxhin.train._dropout import ByteDropout
 from jaxhin.train._metrics import f1_scores, mean_std
 from jaxhin.train._multihost import add_multihost_arguments, start_multihost, stop_multihost
@@ -16,14 +25,18 @@ from jaxhin.train._results import RESULT_KEYS, env_info, make_results, to_jsonab
 __all__ = [
     "RESULT_KEYS",
     "ByteDropout",
+    "CheckpointError",
+    "RunFolder",
     "add_multihost_arguments",
     "env_info",
     "f1_scores",
+    "fingerprint",
     "latest_step",
     "make_results",
     "mean_std",
     "progress",
     "restore_checkpoint",
+    "run_folder",
     "save_checkpoint",
     "start_multihost",
     "stop_multihost",

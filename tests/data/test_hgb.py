@@ -59,7 +59,18 @@ def test_tiny_folder_and_cache_invalidation(tmp_path, write_hgb):
     ("link.dat", "0\t2\t0\t1.0\n1\tx\t0\t1.0\n", r"link.dat:2: expected 4 tab-separated"),
     ("link.dat", "0\t2\t0\t1.0\n1\t9\t0\t1.0\n", r"link.dat:2: node id out of range"),
     ("link.dat", "0\t2\t0\t1.0\n1\t0\t0\t1.0\n", r"link.dat:2: link type 0 joins types 0->1"),
-    ("label.dat", "2\t\t1\t0\n", r"label.dat:1: node 2 of type 1 is not a target node"),
+    ("label.dat", "2\t\t1\t0\n", r"label.dat:1: labels must be on the target type 0, got "
+                                  r"type 1"),
+    ("label.dat", "2\t\t0\t0\n", r"label.dat:1: node 2 has type 1 in node.dat, not 0"),
+    ("label.dat", "99999\tx\t0\t0\n", r"label.dat:1: node 99999 is not in node.dat \(ids 0..2\)"),
+    ("label.dat", "", r"label.dat: no labelled nodes"),
+    ("label.dat", "\n\n", r"label.dat: no labelled nodes"),
+    ("label.dat.test", "", r"label.dat.test: no labelled nodes"),
+    ("label.dat", "0\tn0\t0\t0\n0\tn0\t0\t1\n", r"label.dat:2: node 0 is labelled again \(first "
+                                                r"on line 1\)"),
+    ("label.dat.test", "1\tn1\t0\t1\n0\tn0\t0\t0\n", r"label.dat.test:2: node 0 is also "
+                                                     r"labelled in label.dat \(line 1\)"),
+    ("label.dat.test", "1\tn1\t0\t-1\n", r"label.dat.test:1: negative class id"),
     ("label.dat.test", "1\tn1\t0\tz\n", r"label.dat.test:1: expected integer"),
 ])
 def test_malformed_lines_are_named_and_nothing_is_cached(tmp_path, write_hgb, file, text,
@@ -69,6 +80,57 @@ def test_malformed_lines_are_named_and_nothing_is_cached(tmp_path, write_hgb, fi
     with pytest.raises(HgbFormatError, match=message):
         load_hgb_folder(folder, cache=tmp_path / "c")
     assert not list((tmp_path / "c").rglob("*.npz*"))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not gzip", "not utf-8"])
+def test_corrupt_node_file_is_named(tmp_path, write_hgb, damage):
+    import gzip
+
+    folder = write_hgb()
+    text = (folder / "node.dat").read_bytes()
+    (folder / "node.dat").unlink()
+    packed = gzip.compress(text * 50)
+    (folder / "node.dat.gz").write_bytes({"truncated": packed[:len(packed) // 2],
+                                          "not gzip": text,
+                                          "not utf-8": gzip.compress(b"0\tn\xff\xfe\t0\n")}[damage])
+    with pytest.raises(HgbFormatError, match=r"node.dat.gz:\d+: cannot be read as gzip-compressed"):
+        load_hgb_folder(folder, cache=tmp_path / "c")
+
+
+def test_crlf_label_files_load(tmp_path, write_hgb):
+    folder = write_hgb(labels="0\tn0\t0\t0\r\n", test="1\tn1\t0\t1\r\n")
+    data = load_hgb_folder(folder, cache=tmp_path / "c")
+    assert (data.labelled.tolist(), data.test_labels.tolist()) == ([0], [1])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "pickle"])
+def test_unreadable_cache_is_rebuilt_with_a_warning(tmp_path, write_hgb, damage):
+    folder = write_hgb()
+    load_hgb_folder(folder, cache=tmp_path / "c")
+    [entry] = (tmp_path / "c" / "hgb").glob("*.npz")
+    if damage == "truncate":
+        entry.write_bytes(entry.read_bytes()[:40])
+    elif damage == "garbage":
+        entry.write_bytes(b"not a zip file at all" * 10)
+    else:  # an .npz whose arrays need pickle, which the loader refuses
+        np.savez(entry.with_suffix(""), meta=np.array([{"a": 1}], dtype=object))
+    with pytest.warns(UserWarning, match=r"unreadable .* rebuilding it"):
+        data = load_hgb_folder(folder, cache=tmp_path / "c")
+    assert data.test_labels.tolist() == [1]
+    load_hgb_folder(folder, cache=tmp_path / "c")  # healed: no warning, same entry
+    assert len(list((tmp_path / "c" / "hgb").glob("*.npz"))) == 1
+
+
+def test_same_size_edit_with_mtime_restored_is_not_stale(tmp_path, write_hgb):
+    import os
+
+    folder = write_hgb()
+    path = folder / "label.dat.test"
+    stat = path.stat()
+    assert load_hgb_folder(folder, cache=tmp_path / "c").test_labels.tolist() == [1]
+    path.write_text("1\tn1\t0\t0\n")  # same size, another class
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert load_hgb_folder(folder, cache=tmp_path / "c").test_labels.tolist() == [0]
 
 
 def test_missing_file_is_named(tmp_path, write_hgb):

@@ -29,3 +29,27 @@ def test_missing_folder_and_bad_mode(tmp_path):
         pass
     with pytest.raises(ValueError, match="mode"), atomic_write(tmp_path / "x", "a"):
         pass
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_files_follow_the_umask(tmp_path, umask):
+    import os
+
+    old = os.umask(umask)
+    try:
+        with atomic_write(tmp_path / "r.json") as f:
+            f.write("{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_pending_writes_are_removed_on_an_abrupt_exit(tmp_path):
+    from jaxhin.data import remove_pending_writes
+
+    with pytest.raises(FileNotFoundError), atomic_write(tmp_path / "r.json") as f:
+        f.write("half")
+        assert len(list(tmp_path.iterdir())) == 1  # the temporary file
+        remove_pending_writes()  # what Ctrl-C in the CLI does before it exits
+        assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ from jaxhin.data import Corpus, synthetic_corpus
 from jaxhin.lda import LdaConfig
 from jaxhin.lda._eval import coherence, infer, perplexity, split_halves
 from jaxhin.lda._fit import fit
+from jaxhin.train import CheckpointError
 
 
 @pytest.fixture(scope="module")
@@ -81,15 +82,19 @@ def test_coherence_matches_a_hand_count():
 def test_resumed_chain_is_bit_identical(planted, tmp_path):
     corpus, _ = planted
     cfg = LdaConfig(num_topics=6, chunk=128)
-    straight = fit(jax.random.key(3), corpus, cfg, 6, show_progress=False)
+    straight = fit(jax.random.key(3), corpus, cfg, 6, eval_every=3, show_progress=False)
     ckpt = tmp_path / "ckpt"
     fit(jax.random.key(3), corpus, cfg, 3, checkpoint_dir=ckpt, show_progress=False)
-    resumed = fit(jax.random.key(3), corpus, cfg, 6, checkpoint_dir=ckpt, show_progress=False)
+    resumed = fit(jax.random.key(3), corpus, cfg, 6, eval_every=3, checkpoint_dir=ckpt,
+                  show_progress=False)
     assert resumed.start_iter == 3
     np.testing.assert_array_equal(resumed.state.z, straight.state.z)
     np.testing.assert_array_equal(resumed.state.doc_topic, straight.state.doc_topic)
+    assert resumed.trace == straight.trace[:1] + [
+        {**t, "wall_s": r["wall_s"]} for t, r in zip(straight.trace[1:], resumed.trace[1:],
+                                                     strict=True)]  # the whole trajectory
     other = LdaConfig(num_topics=7, chunk=128)
-    with pytest.raises(ValueError, match="another corpus or K"):
+    with pytest.raises(CheckpointError, match=r"lda.num_topics: 6 there, 7 now"):
         fit(jax.random.key(3), corpus, other, 6, checkpoint_dir=ckpt, show_progress=False)
 
 

@@ -1,0 +1,78 @@
+"""Faults in `jaxhin hin train`: bad label files (silent wrong results before), a corrupt node
+file, bad settings, unwritable outputs, and seed records that make a killed run resumable.
+Each asserts the message, the exit code and that nothing is lost or mixed."""
+
+import json
+
+import numpy as np
+import pytest
+
+from jaxhin.cli import main
+
+GCN = ["hin", "train", "--model", "gcn", "--epochs", "3", "--seeds", "0", "--quiet"]
+
+
+def _exit_2(capsys, argv) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    captured = capsys.readouterr()
+    assert exit_.value.code == 2, captured.err
+    assert len(captured.err.strip().splitlines()) == 1, captured.err
+    assert "Macro-F1" not in captured.out  # stopped before any training
+    return captured.err
+
+
+@pytest.mark.parametrize("file, text, message", [
+    ("label.dat", "", r"label.dat: no labelled nodes"),
+    ("label.dat.test", "1\tn1\t0\t1\n0\tn0\t0\t0\n",
+     r"label.dat.test:2: node 0 is also labelled in label.dat \(line 1\)"),
+    ("label.dat", "0\tn0\t0\t0\n0\tn0\t0\t1\n", r"label.dat:2: node 0 is labelled again"),
+    ("label.dat", "99999\tx\t0\t0\n", r"label.dat:1: node 99999 is not in node.dat"),
+    ("node.dat.gz", b"\x1f\x8b\x08\x00 truncated", r"node.dat.gz:1: cannot be read as gzip"),
+])
+def test_bad_graph_files_exit_2_naming_file_and_line(tmp_path, capsys, monkeypatch, write_hgb,
+                                                     file, text, message):
+    monkeypatch.setenv("JAXHIN_CACHE", str(tmp_path / "cache"))
+    folder = write_hgb()
+    if file == "node.dat.gz":
+        (folder / "node.dat").unlink()
+        (folder / file).write_bytes(text)
+    else:
+        (folder / file).write_text(text)
+    err = _exit_2(capsys, [*GCN, "--dataset", str(folder)])
+    assert __import__("re").search(message, err), err
+    assert not list((tmp_path / "cache").rglob("*.npz"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "epochs must be >= 1, got 0"),
+    (["--learning-rate", "-1"], "learning_rate must be > 0, got -1.0"),
+    (["--pred-dir", "{file}/preds"], "argument --pred-dir: .*: cannot create it"),
+    (["--checkpoint-dir", "{file}"], "argument --checkpoint-dir: .*: exists and is not a folder"),
+    (["--out", "missing/r.json"], "argument --out: missing/r.json: folder .* does not exist"),
+    (["--dataset", "no-such-graph"], "no-such-graph"),
+])
+def test_bad_arguments_exit_2_before_training(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    err = _exit_2(capsys, [*GCN, *[a.format(file="a-file") for a in argv]])
+    assert __import__("re").search(message, err), err
+
+
+def test_seed_records_resume_a_multi_seed_run_with_the_same_figures(tmp_path, capsys):
+    ck = str(tmp_path / "ck")
+    run = [*GCN, "--epochs", "4", "--checkpoint-dir", ck]
+    assert main([*run, "--seeds", "0"]) == 0  # as if killed after its first seed
+    assert main([*run, "--seeds", "0", "1", "--out", str(tmp_path / "resumed.json")]) == 0
+    assert main([*GCN, "--epochs", "4", "--seeds", "0", "1",
+                 "--out", str(tmp_path / "straight.json")]) == 0
+    resumed, straight = (json.loads((tmp_path / f"{n}.json").read_text())["metrics"]
+                         for n in ("resumed", "straight"))
+    for key in ("micro_f1_mean", "macro_f1_std", "val_micro_f1_mean", "disparity_quintiles"):
+        assert resumed[key] == straight[key], key
+    assert ([r["micro_f1"] for r in resumed["per_seed"]]
+            == [r["micro_f1"] for r in straight["per_seed"]])
+    assert np.load(tmp_path / "ck" / "seed-1.npy").shape[0] > 0
+    capsys.readouterr()
+    err = _exit_2(capsys, [*run, "--epochs", "5"])
+    assert "train.epochs: 4 there, 5 now" in err
