@@ -239,18 +239,6 @@ def test_aghint_rejects_an_unknown_local_encoder(small):
     assert exit_.value.code == 2
 
 
-def test_cli_ablate_switches_a_module_off(tmp_path):
-    out = tmp_path / "r.json"
-    assert main(["hin", "train", "--model", "aghint", "--ablate", "agt", "--seeds", "0",
-                 "--epochs", "3", "--hidden", "8", "--seq-len", "4", "--quiet",
-                 "--out", str(out)]) == 0
-    train = json.loads(out.read_text())["config"]["train"]
-    assert train["model"] == "aghint" and train["agt"] is False and train["agm"] is True
-    with pytest.raises(SystemExit) as exit_:  # only AGHINT has modules to ablate
-        main(["hin", "train", "--model", "gat", "--ablate", "agm", "--quiet"])
-    assert exit_.value.code == 2
-
-
 def test_cli_aghint_needs_target_attributes(write_hgb, capsys):
     folder = write_hgb(nodes="0\tn0\t0\n1\tn1\t0\n2\t\t1\n")  # the target type has none
     with pytest.raises(SystemExit) as exit_:
@@ -259,14 +247,19 @@ def test_cli_aghint_needs_target_attributes(write_hgb, capsys):
     assert "target type 'a' has no attributes" in capsys.readouterr().err
 
 
-def test_cli_compare_trains_the_baselines_on_the_same_seeds(tmp_path, capsys):
+def test_cli_ablates_a_module_and_compares_on_the_same_seeds(tmp_path, capsys):
     out = tmp_path / "r.json"
-    assert main(["hin", "train", "--model", "aghint", "--compare", "gcn", "--seeds", "0",
-                 "--epochs", "3", "--hidden", "8", "--seq-len", "4", "--quiet",
+    assert main(["hin", "train", "--model", "aghint", "--ablate", "agt", "--compare", "gcn",
+                 "--seeds", "0", "--epochs", "3", "--hidden", "8", "--seq-len", "4", "--quiet",
                  "--out", str(out)]) == 0
     record = json.loads(out.read_text())
+    train = record["config"]["train"]
+    assert train["model"] == "aghint" and train["agt"] is False and train["agm"] is True
     compared = record["metrics"]["compare"]["gcn"]
     assert [r["seed"] for r in compared["per_seed"]] == [0]
     assert record["config"]["compare"]["gcn"]["model"] == "gcn"
     table = capsys.readouterr().out
     assert "aghint" in table and "gcn" in table and "disparity quintile" in table
+    with pytest.raises(SystemExit) as exit_:  # only AGHINT has modules to ablate
+        main(["hin", "train", "--model", "gat", "--ablate", "agm", "--quiet"])
+    assert exit_.value.code == 2

@@ -4,7 +4,7 @@ Each asserts the message, the exit code and that nothing is lost or mixed."""
 
 import json
 
-import numpy as np
+import jax
 import pytest
 
 from jaxhin.cli import main
@@ -59,20 +59,22 @@ def test_bad_arguments_exit_2_before_training(tmp_path, capsys, monkeypatch, arg
     assert __import__("re").search(message, err), err
 
 
-def test_seed_records_resume_a_multi_seed_run_with_the_same_figures(tmp_path, capsys):
-    ck = str(tmp_path / "ck")
-    run = [*GCN, "--epochs", "4", "--checkpoint-dir", ck]
-    assert main([*run, "--seeds", "0"]) == 0  # as if killed after its first seed
-    assert main([*run, "--seeds", "0", "1", "--out", str(tmp_path / "resumed.json")]) == 0
-    assert main([*GCN, "--epochs", "4", "--seeds", "0", "1",
-                 "--out", str(tmp_path / "straight.json")]) == 0
-    resumed, straight = (json.loads((tmp_path / f"{n}.json").read_text())["metrics"]
-                         for n in ("resumed", "straight"))
-    for key in ("micro_f1_mean", "macro_f1_std", "val_micro_f1_mean", "disparity_quintiles"):
-        assert resumed[key] == straight[key], key
-    assert ([r["micro_f1"] for r in resumed["per_seed"]]
-            == [r["micro_f1"] for r in straight["per_seed"]])
-    assert np.load(tmp_path / "ck" / "seed-1.npy").shape[0] > 0
-    capsys.readouterr()
-    err = _exit_2(capsys, [*run, "--epochs", "5"])
-    assert "train.epochs: 4 there, 5 now" in err
+def test_seed_records_resume_a_multi_seed_run_with_the_same_figures(tmp_path):
+    from jaxhin.data import SyntheticHinConfig, synthetic_hin
+    from jaxhin.hin import GCNConfig, TrainConfig, run_seeds
+    from jaxhin.train import CheckpointError
+
+    data, _ = synthetic_hin(jax.random.key(0), SyntheticHinConfig(
+        num_authors=200, num_papers=400, num_venues=6, attr_dim=16))
+    config, ck = TrainConfig(GCNConfig(hidden=8), epochs=4, patience=4), tmp_path / "ck"
+    run_seeds(data, config, [0], show_progress=False, checkpoint_dir=ck)  # killed after seed 0
+    (ck / "seed-1.npy").write_bytes(b"half")  # seed 1's logits, cut short before its record
+    resumed, _ = run_seeds(data, config, [0, 1], show_progress=False, checkpoint_dir=ck)
+    straight, _ = run_seeds(data, config, [0, 1], show_progress=False)
+    assert resumed == {**straight, "epoch_s": resumed["epoch_s"],
+                       "per_seed": [{**s, "epoch_s": r["epoch_s"]} for s, r in
+                                    zip(straight["per_seed"], resumed["per_seed"], strict=True)]}
+    assert sorted(json.loads((ck / "run.json").read_text())["log"]["seeds"]) == ["0", "1"]
+    with pytest.raises(CheckpointError, match=r"train\.epochs: 4 there, 5 now"):
+        run_seeds(data, TrainConfig(GCNConfig(hidden=8), epochs=5, patience=4), [0],
+                  show_progress=False, checkpoint_dir=ck)
