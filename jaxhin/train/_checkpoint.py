@@ -133,7 +133,9 @@ class RunFolder:
 
     def write_log(self, log: Mapping[str, Any]) -> None:
         """Save `log` (JSON-able) with the identity, atomically."""
-        text = json.dumps({"identity": self.identity, "log": log}, indent=1, allow_nan=False)
+        # NaN and infinities are kept (Python's JSON reads them back): a diverged seed's loss
+        # must not stop the run from recording it.
+        text = json.dumps({"identity": self.identity, "log": log}, indent=1)
         with atomic_write(self.path / _RUN_FILE) as f:
             f.write(text + "\n")
 
