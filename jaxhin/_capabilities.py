@@ -38,7 +38,10 @@ CAPABILITIES: tuple[Capability, ...] = (
                "multi-host (issue #6)"),
     Capability("ptm", "Pre-trained models survey: pre-training, fine-tuning, probing",
                "planned (holds only the functional GPT that `sbp plan` and `sbp pipeline` run)"),
-    Capability("structure", "Learning structures for DNNs by efficient coding", "planned"),
+    Capability("structure", "Learning structures for DNNs by efficient coding",
+               "works (issue #33): entropy estimators, group-sparse dictionary learning, "
+               "layer-wise growth with a stopping rule, masked network vs LeNet and MLP, "
+               "`structure learn`, bench vs scikit-learn"),
 )
 
 

@@ -3,7 +3,8 @@
 Loaders find files through `dataset_dir` and write caches with `atomic_write` into `cache_dir()`.
 A dataset name or path becomes data through one function per kind, which the CLI, scripts and
 notebooks share: `load_graph` (HGB heterogeneous graphs: DBLP, ACM, IMDB, any folder in HGB
-format, cached as .npz; the synthetic graph) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
+format, cached as .npz; the synthetic graph), `load_images` (scikit-learn's digits, MNIST,
+any folder of IDX files) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
 Reuters, 20 Newsgroups, a synthetic LDA corpus with known topics).
 
 Example:
@@ -36,6 +37,7 @@ from jaxhin.data._hgb import (
     load_hgb,
     load_hgb_folder,
 )
+from jaxhin.data._images import ImageData, ImageFormatError, load_digits, load_idx_folder, read_idx
 from jaxhin.data._io import (
     OutputError,
     atomic_write,
@@ -43,7 +45,15 @@ from jaxhin.data._io import (
     remove_pending_writes,
     write_results_dir,
 )
-from jaxhin.data._resolve import CORPORA, GRAPHS, DatasetNameError, load_corpus, load_graph
+from jaxhin.data._resolve import (
+    CORPORA,
+    GRAPHS,
+    IMAGES,
+    DatasetNameError,
+    load_corpus,
+    load_graph,
+    load_images,
+)
 from jaxhin.data._root import (
     CACHE_ENV,
     DATA_ENV,
@@ -64,6 +74,7 @@ __all__ = [
     "DATA_ENV",
     "FEATS_TYPES",
     "GRAPHS",
+    "IMAGES",
     "Corpus",
     "CorpusError",
     "DataError",
@@ -73,6 +84,8 @@ __all__ = [
     "FeatureSpec",
     "HgbData",
     "HgbFormatError",
+    "ImageData",
+    "ImageFormatError",
     "OutputError",
     "SyntheticHinConfig",
     "SyntheticTruth",
@@ -86,13 +99,17 @@ __all__ = [
     "heldout_split",
     "load_20news",
     "load_corpus",
+    "load_digits",
     "load_graph",
     "load_hgb",
     "load_hgb_folder",
+    "load_idx_folder",
+    "load_images",
     "load_kos",
     "load_ldac",
     "load_reuters",
     "load_uci",
+    "read_idx",
     "read_vocab",
     "remove_pending_writes",
     "synthetic_corpus",

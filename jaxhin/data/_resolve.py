@@ -25,11 +25,13 @@ from jaxhin.data._corpora import (
     synthetic_corpus,
 )
 from jaxhin.data._hgb import HgbData, load_hgb, load_hgb_folder
+from jaxhin.data._images import ImageData, load_digits, load_idx_folder
 from jaxhin.data._root import DataError
 from jaxhin.data._synthetic_hin import synthetic_hin
 
 GRAPHS = ("synthetic", "DBLP", "ACM", "IMDB")
 CORPORA = ("synthetic", "kos", "reuters", "20news")
+IMAGES = ("digits", "mnist")
 
 
 class DatasetNameError(DataError):
@@ -104,3 +106,29 @@ def load_corpus(name: str | os.PathLike[str], *, vocab: str | os.PathLike[str] |
     if not vocab_path.is_file():
         raise DatasetNameError(f"corpus {path}: no vocabulary {vocab_path} beside it")
     return load_uci(path, vocab_path), None
+
+
+def load_images(name: str | os.PathLike[str], *,
+                root: str | os.PathLike[str] | None = None) -> ImageData:
+    """A labelled image dataset by name or folder.
+
+    Args:
+      name: "digits" (scikit-learn's bundled 8x8 digits, no files needed), "mnist" (from
+        `<root>/images/MNIST`), or a folder of IDX files named as MNIST's.
+      root: the data root for "mnist".
+
+    Raises:
+      DatasetNameError: `name` is none of these.
+      DatasetNotFoundError, ImageFormatError: as `dataset_dir` and `load_idx_folder`.
+    """
+    from jaxhin.data._root import dataset_dir
+
+    text = os.fspath(name)
+    if text == "digits":
+        return load_digits()
+    if text == "mnist":
+        return load_idx_folder(dataset_dir("mnist", root), name="mnist")
+    if Path(text).is_dir():
+        return load_idx_folder(text)
+    raise DatasetNameError(f"dataset {text!r}: expected one of {', '.join(IMAGES)} or an "
+                           f"existing folder of IDX files")
