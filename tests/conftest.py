@@ -40,6 +40,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs a GPU"))
 
 
+@pytest.fixture
+def cli_exit_2(capsys):
+    """`cli_exit_2(argv)` runs the CLI expecting bad-input handling: exit status 2 and one line
+    on stderr with no traceback. Returns the captured (out, err)."""
+
+    def run(argv):
+        from jaxhin.cli import main
+
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        captured = capsys.readouterr()
+        assert exit_.value.code == 2, captured.err
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+        return captured
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared data root; skips the test where it is absent (a fresh machine)."""

@@ -68,7 +68,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace):
-    from jaxhin.data import DatasetNameError, HgbFormatError, load_graph
+    from jaxhin.data import load_graph
     from jaxhin.hin import (
         flat_settings,
         override,
@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace):
         raise UsageError(str(err)) from None
     try:
         data = load_graph(args.dataset, data_dir=args.data_dir)
-    except (DatasetNameError, HgbFormatError, FileNotFoundError) as err:
+    except FileNotFoundError as err:  # a DataError exits 2 through main; a bare OSError not
         raise UsageError(str(err)) from None
     print(data)
     if "aghint" in (args.model, *args.compare) and data.features[data.target_type] is None:

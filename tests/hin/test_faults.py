@@ -7,17 +7,11 @@ import json
 import jax
 import pytest
 
-from jaxhin.cli import main
-
 GCN = ["hin", "train", "--model", "gcn", "--epochs", "3", "--seeds", "0", "--quiet"]
 
 
-def _exit_2(capsys, argv) -> str:
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    captured = capsys.readouterr()
-    assert exit_.value.code == 2, captured.err
-    assert len(captured.err.strip().splitlines()) == 1, captured.err
+def _exit_2(cli_exit_2, argv) -> str:
+    captured = cli_exit_2(argv)
     assert "Macro-F1" not in captured.out  # stopped before any training
     return captured.err
 
@@ -30,7 +24,7 @@ def _exit_2(capsys, argv) -> str:
     ("label.dat", "99999\tx\t0\t0\n", r"label.dat:1: node 99999 is not in node.dat"),
     ("node.dat.gz", b"\x1f\x8b\x08\x00 truncated", r"node.dat.gz:1: cannot be read as gzip"),
 ])
-def test_bad_graph_files_exit_2_naming_file_and_line(tmp_path, capsys, monkeypatch, write_hgb,
+def test_bad_graph_files_exit_2_naming_file_and_line(tmp_path, cli_exit_2, monkeypatch, write_hgb,
                                                      file, text, message):
     monkeypatch.setenv("JAXHIN_CACHE", str(tmp_path / "cache"))
     folder = write_hgb()
@@ -39,7 +33,7 @@ def test_bad_graph_files_exit_2_naming_file_and_line(tmp_path, capsys, monkeypat
         (folder / file).write_bytes(text)
     else:
         (folder / file).write_text(text)
-    err = _exit_2(capsys, [*GCN, "--dataset", str(folder)])
+    err = _exit_2(cli_exit_2, [*GCN, "--dataset", str(folder)])
     assert __import__("re").search(message, err), err
     assert not list((tmp_path / "cache").rglob("*.npz"))
 
@@ -52,10 +46,10 @@ def test_bad_graph_files_exit_2_naming_file_and_line(tmp_path, capsys, monkeypat
     (["--out", "missing/r.json"], "argument --out: missing/r.json: folder .* does not exist"),
     (["--dataset", "no-such-graph"], "no-such-graph"),
 ])
-def test_bad_arguments_exit_2_before_training(tmp_path, capsys, monkeypatch, argv, message):
+def test_bad_arguments_exit_2_before_training(tmp_path, cli_exit_2, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a-file").write_text("")
-    err = _exit_2(capsys, [*GCN, *[a.format(file="a-file") for a in argv]])
+    err = _exit_2(cli_exit_2, [*GCN, *[a.format(file="a-file") for a in argv]])
     assert __import__("re").search(message, err), err
 
 

@@ -31,24 +31,15 @@ def _tiny_uci(folder) -> str:
     return str(folder / "docword.tiny.txt")
 
 
-def _exit_2(capsys, argv) -> str:
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    err = capsys.readouterr().err
-    assert exit_.value.code == 2, err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    return err
-
-
-def test_resume_with_other_settings_is_refused_naming_them(tmp_path, capsys):
+def test_resume_with_other_settings_is_refused_naming_them(tmp_path, cli_exit_2):
     ck = str(tmp_path / "ck")
     run = [*FAST, "--corpus", _tiny_uci(tmp_path), "--topics", "4", "--checkpoint-dir", ck]
     assert main([*run, "--iters", "4"]) == 0
-    err = _exit_2(capsys, [*run, "--iters", "8", "--alpha", "0.9", "--sampler", "gibbs"])
+    err = cli_exit_2([*run, "--iters", "8", "--alpha", "0.9", "--sampler", "gibbs"]).err
     assert "lda.alpha: 0.1 there, 0.9 now" in err and "sampler: 'lightlda' there" in err
-    err = _exit_2(capsys, [*run, "--iters", "8", "--topics", "5"])
+    err = cli_exit_2([*run, "--iters", "8", "--topics", "5"]).err
     assert "lda.num_topics: 4 there, 5 now" in err
-    err = _exit_2(capsys, [*run, "--iters", "2"])
+    err = cli_exit_2([*run, "--iters", "2"]).err
     assert "at iteration 4, past the 2 asked for" in err
     # (test_eval_cli: the same settings resume bit-identically, with the whole trajectory)
 
@@ -103,13 +94,14 @@ def test_a_second_writer_is_refused(small, tmp_path, capsys):
     ("--checkpoint-dir", "{file}/ck", "argument --checkpoint-dir: .*: cannot create it"),
     ("--checkpoint-dir", "{file}", "argument --checkpoint-dir: .*: exists and is not a folder"),
 ])
-def test_outputs_are_checked_before_the_work(tmp_path, capsys, monkeypatch, flag, value,
+def test_outputs_are_checked_before_the_work(tmp_path, cli_exit_2, monkeypatch, flag, value,
                                              message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a-file").write_text("")
-    err = _exit_2(capsys, [*FAST, "--iters", "2", flag, value.format(file="a-file")])
+    captured = cli_exit_2([*FAST, "--iters", "2", flag, value.format(file="a-file")])
+    err = captured.err
     assert __import__("re").search(message, err), err
-    assert "training on" not in capsys.readouterr().out
+    assert "training on" not in captured.out
 
 
 def _jaxhin(*args, **kwargs):

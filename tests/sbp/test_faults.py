@@ -4,8 +4,6 @@ import re
 
 import pytest
 
-from jaxhin.cli import main
-
 
 @pytest.mark.parametrize("argv, message", [
     (["pipeline", "--plot", "missing/t.png"], r"argument --plot: missing/t.png: folder .* does "
@@ -13,11 +11,8 @@ from jaxhin.cli import main
     (["pipeline", "--out", "a-file/r.json"], r"argument --out: .*: folder .* does not exist"),
     (["plan", "--out", "."], r"argument --out: .: is a folder"),
 ])
-def test_unwritable_outputs_exit_2_before_the_work(tmp_path, capsys, monkeypatch, argv, message):
+def test_unwritable_outputs_exit_2_before_the_work(tmp_path, cli_exit_2, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(SystemExit) as exit_:
-        main(["sbp", *argv, "--quiet"])
-    err = capsys.readouterr().err
-    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    err = cli_exit_2(["sbp", *argv, "--quiet"]).err
     assert re.search(message, err), err

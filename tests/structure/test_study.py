@@ -42,19 +42,14 @@ def test_structure_learn_on_digits_writes_results_masks_and_plot(tmp_path, capsy
     (["--max-depth", "0"], "--max-depth must be >= 1, got 0"),
     (["--epochs", "0"], "--epochs must be >= 1, got 0"),
 ])
-def test_bad_input_exits_2(argv, expected, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["structure", "learn", *argv])
-    assert exit_.value.code == 2
-    assert expected in capsys.readouterr().err
+def test_bad_input_exits_2(argv, expected, cli_exit_2):
+    assert expected in cli_exit_2(["structure", "learn", *argv]).err
 
 
-def test_a_malformed_idx_folder_exits_2_naming_the_file(tmp_path, capsys):
+def test_a_malformed_idx_folder_exits_2_naming_the_file(tmp_path, cli_exit_2):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x01\x02")
-    with pytest.raises(SystemExit) as exit_:
-        main(["structure", "learn", "--dataset", str(tmp_path)])
-    assert exit_.value.code == 2
-    assert "train-images-idx3-ubyte: not an IDX file" in capsys.readouterr().err
+    err = cli_exit_2(["structure", "learn", "--dataset", str(tmp_path)]).err
+    assert "train-images-idx3-ubyte: not an IDX file" in err
 
 
 def _digits_split():
