@@ -40,6 +40,8 @@ class SparseCodingConfig:
       num_atoms: M, the layer's output units.
       code_penalty: lambda in (1), the L1 weight on the codes.
       group_penalty: mu in (2), the weight of the global group-sparse penalty on the dictionary.
+        Both depend on the inputs' scale; `learn_layer` (structure growth) first scales inputs
+        to unit mean squared norm, which the defaults of `GrowthConfig` assume.
       nonneg: codes constrained to a >= 0 (units that fire or not, like rectified units).
       fista_steps: FISTA iterations per code.
       batch_size: inputs per minibatch of dictionary learning.
