@@ -79,3 +79,12 @@ def test_training_recipe_learns_a_separable_task():
                                  TrainConfig(epochs=5, batch_size=32, shift=0),
                                  [(images[384:], labels[384:])])
     assert acc > 0.95
+
+
+def test_cnn_channels_match_lenet_units_and_deeper_layers_keep_theirs():
+    from jaxhin.structure import cnn_channels
+
+    masks = (np.ones((784, 172), bool), np.ones((172, 305), bool), np.ones((305, 323), bool))
+    # 28*28*6 / 172 = 27.3, 14*14*16 / 305 = 10.3; the third layer keeps 10.
+    assert cnn_channels(masks, (28, 28)) == (27, 10, 10)
+    assert cnn_channels(masks[:1], (8, 8)) == (2,)               # 8*8*6 / 172 = 2.2
