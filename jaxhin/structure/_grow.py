@@ -42,9 +42,10 @@ class GrowthConfig:
     """
 
     layers: tuple[SparseCodingConfig, ...] = (
+        # Sized for MNIST: layer 1 on pixels, then overcomplete layers on the codes below.
         SparseCodingConfig(num_atoms=256, code_penalty=0.01, group_penalty=1e-4, epochs=3),
-        SparseCodingConfig(num_atoms=128, code_penalty=0.01, group_penalty=1e-4, epochs=3),
-        SparseCodingConfig(num_atoms=64, code_penalty=0.01, group_penalty=1e-4, epochs=3),
+        SparseCodingConfig(num_atoms=512, code_penalty=0.005, group_penalty=1e-4, epochs=3),
+        SparseCodingConfig(num_atoms=512, code_penalty=0.005, group_penalty=1e-4, epochs=3),
     )
     min_gain: float = 0.002
     criterion: str = "probe"

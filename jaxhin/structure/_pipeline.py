@@ -83,12 +83,8 @@ def digits_config() -> StudyConfig:
 
 
 def mnist_config() -> StudyConfig:
-    """Settings for MNIST-sized data (60,000 images of 28x28)."""
-    return StudyConfig(growth=GrowthConfig(layers=(
-        SparseCodingConfig(num_atoms=256, code_penalty=0.01, group_penalty=1e-4, epochs=3),
-        SparseCodingConfig(num_atoms=512, code_penalty=0.005, group_penalty=1e-4, epochs=3),
-        SparseCodingConfig(num_atoms=512, code_penalty=0.005, group_penalty=1e-4, epochs=3),
-    )))
+    """Settings for MNIST-sized data (60,000 images of 28x28): the defaults."""
+    return StudyConfig()
 
 
 def _masked_params(masks, channels, data) -> int:
