@@ -60,19 +60,19 @@ class GrowthConfig:
                              f"{self.criterion!r}")
 
 
-@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Layer:
     """One learned layer: the live atoms' dictionary and connectivity, and how to scale inputs.
+    A plain record, not a pytree: it is never traced, and its mask is an unhashable array.
 
     `dictionary` is (P, M) over the layer's inputs, restricted to live atoms; `mask` is (P, M)
     bool; `input_scale` divides the inputs before coding (the RMS input norm when learned).
     """
 
     dictionary: jax.Array
-    mask: np.ndarray = dataclasses.field(metadata={"static": True})
-    input_scale: float = dataclasses.field(metadata={"static": True})
-    config: SparseCodingConfig = dataclasses.field(metadata={"static": True})
+    mask: np.ndarray
+    input_scale: float
+    config: SparseCodingConfig
 
     def encode(self, x: jax.Array) -> jax.Array:
         """(N, P) inputs to (N, M) codes."""

@@ -87,16 +87,6 @@ def mnist_config() -> StudyConfig:
     return StudyConfig()
 
 
-def _masked_params(masks, channels, data) -> int:
-    """Parameters of the masked network: per layer, connections x c_in x c_out + biases, and
-    the classifier."""
-    total, below = 0, 1
-    for mask, c in zip(masks, channels, strict=True):
-        total += int(mask.sum()) * below * c + mask.shape[1] * c
-        below = c
-    return total + masks[-1].shape[1] * below * data.num_classes + data.num_classes
-
-
 @dataclasses.dataclass(frozen=True)
 class StudyResult:
     """What `run_study` found.
@@ -216,9 +206,11 @@ def run_study(key: jax.Array, data, config: StudyConfig | None = None,
     train = (images[learn], labels[learn])
     evaluate = [(data.test_images, data.test_labels)]
     results = {}
-    width = equal_mlp_width(_masked_params(learned, channels, data), flat.shape[1],
-                            data.num_classes)
-    for name, model in (("masked", MaskedNet(learned, channels, data.num_classes)),
+    masked = MaskedNet(learned, channels, data.num_classes)
+    # The MLP is sized before training: count the masked network's parameters from shapes.
+    shapes = jax.eval_shape(masked.init, jax.random.key(0), images[:1])
+    width = equal_mlp_width(count_params(shapes), flat.shape[1], data.num_classes)
+    for name, model in (("masked", masked),
                         ("cnn", LeNet(data.num_classes)),
                         ("mlp", MLP((width,), data.num_classes))):
         start = time.perf_counter()
