@@ -88,12 +88,14 @@ class GrowthResult:
       gains: the criterion after each tried layer (index 0: the raw input), kept or not.
       depth: len(layers).
       stopped_because: a sentence.
+      criterion: what `gains` measure ("probe" or "entropy").
     """
 
     layers: tuple[Layer, ...]
     gains: tuple[float, ...]
     depth: int
     stopped_because: str
+    criterion: str = "probe"
 
     def masks(self) -> tuple[np.ndarray, ...]:
         """Each kept layer's (inputs, outputs) connectivity, in terms of the layer below's live
@@ -188,4 +190,4 @@ def grow(key: jax.Array, x_learn: np.ndarray, x_probe: np.ndarray,
     if not layers:
         raise ValueError(f"grow: no layer was kept ({stopped}); lower min_gain or change the "
                          f"layer configs")
-    return GrowthResult(tuple(layers), tuple(gains), len(layers), stopped)
+    return GrowthResult(tuple(layers), tuple(gains), len(layers), stopped, config.criterion)

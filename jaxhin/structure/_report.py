@@ -91,7 +91,8 @@ def plot_study(result, shape: tuple[int, int], path: str | os.PathLike[str] | No
     fig = plt.figure(figsize=(12, 4))
     grid = fig.add_gridspec(1, 3, width_ratios=(1.3, 1, 1))
     plot_receptive_fields(result.growth.layers[0].dictionary, shape, ax=fig.add_subplot(grid[0]))
-    plot_gains(result.growth.gains, result.growth.depth, ax=fig.add_subplot(grid[1]))
+    plot_gains(result.growth.gains, result.growth.depth, result.growth.criterion,
+               ax=fig.add_subplot(grid[1]))
     plot_entropy_accuracy(result.survey, ax=fig.add_subplot(grid[2]))
     fig.tight_layout()
     if path is not None:

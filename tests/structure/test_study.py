@@ -66,6 +66,7 @@ def test_stopping_rule_decides_depth():
     deep = grow(jax.random.key(0), x_learn, x_probe, y_learn, y_probe, 10,
                 GrowthConfig(layers=(layer,) * 3, min_gain=-1.0))
     assert deep.depth == 3 and "largest depth" in deep.stopped_because
+    assert deep.criterion == "probe"
     # A gain no layer can reach: the first layer is refused and the error says why.
     with pytest.raises(ValueError, match="no layer was kept"):
         grow(jax.random.key(0), x_learn, x_probe, y_learn, y_probe, 10,
