@@ -20,6 +20,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="largest depth tried (default: the recipe's, 2 on digits, 3 else)")
     parser.add_argument("--min-gain", type=float, default=None,
                         help="keep a layer only if it raises the criterion by this much")
+    parser.add_argument("--survey-atoms", type=int, nargs="+", default=None, metavar="N",
+                        help="layer-1 sizes of the entropy-accuracy survey (default: the "
+                             "recipe's, 8 to 128 on digits, 16 to 256 else)")
+    parser.add_argument("--survey-penalties", type=float, nargs="+", default=None,
+                        metavar="L", help="code penalties of the survey (default 0.003 0.01 "
+                                          "0.03); the survey is the grid of sizes and penalties")
     parser.add_argument("--criterion", choices=("probe", "entropy"), default="probe",
                         help="stopping rule: held-out linear-probe accuracy or output entropy")
     parser.add_argument("--masks", type=output_file, metavar="FILE.npz", default=None,
@@ -43,6 +49,20 @@ def _config(args, data):
     if args.min_gain is not None:
         growth = dataclasses.replace(growth, min_gain=args.min_gain)
     growth = dataclasses.replace(growth, criterion=args.criterion)
+    changes = {}
+    if args.survey_atoms is not None:
+        if min(args.survey_atoms) < 1:
+            raise UsageError(f"--survey-atoms must be >= 1, got {args.survey_atoms}")
+        changes["survey_atoms"] = tuple(args.survey_atoms)
+    if args.survey_penalties is not None:
+        if min(args.survey_penalties) <= 0:
+            raise UsageError(f"--survey-penalties must be > 0, got {args.survey_penalties}")
+        changes["survey_penalties"] = tuple(args.survey_penalties)
+    if len(changes.get("survey_atoms", config.survey_atoms)) * len(
+            changes.get("survey_penalties", config.survey_penalties)) < 3:
+        raise UsageError("the survey needs at least 3 structures (sizes x penalties) for its "
+                         "rank correlation")
+    config = dataclasses.replace(config, **changes)
     train = config.train
     if args.epochs is not None:
         if args.epochs < 1:

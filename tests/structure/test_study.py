@@ -13,7 +13,8 @@ from jaxhin.structure import GrowthConfig, SparseCodingConfig, grow
 
 def test_structure_learn_on_digits_writes_results_masks_and_plot(tmp_path, capsys):
     out, masks, plot = tmp_path / "r.json", tmp_path / "m.npz", tmp_path / "p.png"
-    assert main(["structure", "learn", "--epochs", "8", "--quiet", "--out", str(out),
+    assert main(["structure", "learn", "--epochs", "8", "--survey-atoms", "8", "32",
+                 "--survey-penalties", "0.003", "0.03", "--quiet", "--out", str(out),
                  "--masks", str(masks), "--plot", str(plot)]) == 0
     results = json.loads(out.read_text())
     m = results["metrics"]
@@ -26,7 +27,8 @@ def test_structure_learn_on_digits_writes_results_masks_and_plot(tmp_path, capsy
                                                  m["gains"][1:m["depth"] + 1], strict=True))
     assert m["stopped_because"]
     assert m["locality_ratio"] < 1.0                    # learned fields beat random ones
-    assert m["survey_structures"] >= 10 and -1 <= m["entropy_acc_spearman"] <= 1
+    assert m["survey_structures"] == 4 and -1 <= m["entropy_acc_spearman"] <= 1
+    assert results["config"]["study"]["survey_atoms"] == [8, 32]
     for key in ("test_acc", "cnn_test_acc", "mlp_test_acc"):
         assert 0.5 < m[key] <= 1.0                      # ten classes: chance is 0.1
     assert abs(m["mlp_params"] - m["params"]) < 80       # the MLP has the structure's size
@@ -41,6 +43,7 @@ def test_structure_learn_on_digits_writes_results_masks_and_plot(tmp_path, capsy
     (["--dataset", "nosuch"], "expected one of digits, mnist"),
     (["--max-depth", "0"], "--max-depth must be >= 1, got 0"),
     (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["--survey-atoms", "8", "--survey-penalties", "0.01"], "at least 3 structures"),
 ])
 def test_bad_input_exits_2(argv, expected, cli_exit_2):
     assert expected in cli_exit_2(["structure", "learn", *argv]).err
