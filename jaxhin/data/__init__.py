@@ -4,7 +4,8 @@ Loaders find files through `dataset_dir` and write caches with `atomic_write` in
 A dataset name or path becomes data through one function per kind, which the CLI, scripts and
 notebooks share: `load_graph` (HGB heterogeneous graphs: DBLP, ACM, IMDB, any folder in HGB
 format, cached as .npz; the synthetic graph), `load_images` (scikit-learn's digits, MNIST,
-any folder of IDX files) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
+any folder of IDX files), `load_text` (tiny Shakespeare, any UTF-8 file, a synthetic
+Markov-chain text with a known entropy rate) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
 Reuters, 20 Newsgroups, a synthetic LDA corpus with known topics).
 
 Example:
@@ -66,6 +67,7 @@ from jaxhin.data._root import (
     dataset_dir,
 )
 from jaxhin.data._synthetic_hin import SyntheticHinConfig, synthetic_hin
+from jaxhin.data._text import TEXTS, SyntheticText, load_text, synthetic_text
 
 __all__ = [
     "CACHE_ENV",
@@ -75,6 +77,7 @@ __all__ = [
     "FEATS_TYPES",
     "GRAPHS",
     "IMAGES",
+    "TEXTS",
     "Corpus",
     "CorpusError",
     "DataError",
@@ -88,6 +91,7 @@ __all__ = [
     "ImageFormatError",
     "OutputError",
     "SyntheticHinConfig",
+    "SyntheticText",
     "SyntheticTruth",
     "atomic_write",
     "cache_dir",
@@ -108,12 +112,14 @@ __all__ = [
     "load_kos",
     "load_ldac",
     "load_reuters",
+    "load_text",
     "load_uci",
     "read_idx",
     "read_vocab",
     "remove_pending_writes",
     "synthetic_corpus",
     "synthetic_hin",
+    "synthetic_text",
     "tokenize",
     "write_results_dir",
 ]

@@ -1,19 +1,36 @@
 """jaxhin.ptm: Transformer pre-training, fine-tuning and probing (pre-trained models survey).
 
-Status: planned (issue #32). What is here so far is the functional GPT, written in
-`jaxhin.sbp`'s registered ops, that `jaxhin sbp plan` places and `jaxhin sbp pipeline` runs:
-the benchmark graphs (`benchmark`), Megatron's placements (`megatron_sbp`), SPMD training on a
-("data", "model") mesh (`train_spmd`) and a data x tensor x pipeline step checked against one
-device (`pipeline_step_check`). Pre-training, fine-tuning and probing are not implemented yet;
-the `jaxhin ptm` CLI group says so.
+Status: in progress (issue #32). What works: tokenizers that need no download (characters,
+words, byte-level BPE via Hugging Face's `tokenizers`), the backbone (`Transformer`: pre-LN,
+causal or bidirectional, learned or rotary positions, tied embeddings, `nn.scan` over layers,
+remat policies, bfloat16 compute, attention maps sown), CLM and MLM (BERT's 80-10-10, logits at
+the masked positions only), `pretrain` (AdamW with warm-up and cosine decay, clipping,
+accumulation, orbax checkpoints with exact resume) and `generate`. Not yet: fine-tuning,
+published checkpoints, probing, data x tensor parallel training, ELECTRA.
+
+Also here, for `jaxhin.sbp`: the functional GPT written in its registered ops, that
+`jaxhin sbp plan` places and `jaxhin sbp pipeline` runs (`benchmark`, `megatron_sbp`,
+`train_spmd`, `pipeline_step_check`).
 
 Example:
-  >>> from jaxhin import ptm, sbp
-  >>> fn, shapes, data_inputs = ptm.benchmark("gpt-block", ptm.ModelConfig())
-  >>> plan = sbp.plan(sbp.trace_graph(fn, *shapes), sbp.make_mesh("data=2,model=4"))
+  >>> from jaxhin import ptm
+  >>> from jaxhin.data import load_text
+  >>> text = load_text("synthetic")
+  >>> tok = ptm.train_tokenizer("char", text)
+  >>> result = ptm.pretrain(jax.random.key(0), tok.encode(text),
+  ...                       ptm.TransformerConfig(vocab_size=tok.vocab_size),
+  ...                       ptm.PretrainConfig(steps=300))  # doctest: +SKIP
 """
 
+from jaxhin.ptm._backbone import (
+    REMAT_POLICIES,
+    Transformer,
+    TransformerConfig,
+    count_params,
+    rotary,
+)
 from jaxhin.ptm._gpt import ModelConfig, benchmark, gpt, gpt_block, gpt_params
+from jaxhin.ptm._objectives import clm_loss, mlm_count, mlm_inputs
 from jaxhin.ptm._parallel import (
     TINY,
     PipelineResult,
@@ -26,21 +43,61 @@ from jaxhin.ptm._parallel import (
     synthetic_tokens,
     train_spmd,
 )
+from jaxhin.ptm._pretrain import (
+    OBJECTIVES,
+    PretrainConfig,
+    PretrainResult,
+    generate,
+    optimizer,
+    pretrain,
+    split_tokens,
+)
+from jaxhin.ptm._tokenize import (
+    KINDS,
+    SPECIALS,
+    BpeTokenizer,
+    CharTokenizer,
+    WordTokenizer,
+    load_tokenizer,
+    train_tokenizer,
+)
 
 __all__ = [
+    "KINDS",
+    "OBJECTIVES",
+    "REMAT_POLICIES",
+    "SPECIALS",
     "TINY",
+    "BpeTokenizer",
+    "CharTokenizer",
     "ModelConfig",
     "PipelineResult",
+    "PretrainConfig",
+    "PretrainResult",
+    "Transformer",
+    "TransformerConfig",
+    "WordTokenizer",
     "batch_sharding",
     "benchmark",
+    "clm_loss",
+    "count_params",
+    "generate",
     "gpt",
     "gpt_block",
     "gpt_params",
+    "load_tokenizer",
     "megatron_sbp",
+    "mlm_count",
+    "mlm_inputs",
+    "optimizer",
     "param_shardings",
     "pipeline_step_check",
+    "pretrain",
     "reference_value_and_grad",
+    "rotary",
+    "split_tokens",
     "stage_meshes",
     "synthetic_tokens",
     "train_spmd",
+    "train_tokenizer",
 ]

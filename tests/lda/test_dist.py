@@ -101,6 +101,8 @@ def test_trajectory_matches_one_device_within_noise(corpus):
         assert (many[:, -1] > many[:, 0]).all()
 
 
+@pytest.mark.slow  # 46 s; scripts/lda_multihost.py runs the same two commands (its docstring),
+# and the multi-process start-up lda shares stays in the default run (tests/sbp/test_multihost.py)
 @pytest.mark.devices(8)
 def test_two_processes_give_the_same_chain(run_multihost):
     args = ["--iters", "4", "--mesh", "data=4,model=2"]

@@ -1,0 +1,178 @@
+"""The backbone: a pre-LayerNorm Transformer (GPT-2 / nanoGPT layout) in Flax Linen.
+
+    h_0 = E[x] (+ P[pos] with learned positions)
+    h_l = h_{l-1} + Attn(LN(h_{l-1})),  h_l = h_l + W_2 gelu(W_1 LN(h_l))
+    logits = LN(h_L) E^T                 (tied input and output embeddings)
+
+as GPT-2 and nanoGPT define it: exact (erf) GELU, LayerNorm epsilon 1e-5, N(0, 0.02) weights
+with the residual projections scaled by 1 / sqrt(2 N).
+
+Attention is causal (GPT, CLM) or bidirectional (BERT, MLM); positions are learned or rotary
+(RoPE: q and k rotated by position-dependent angles, no position table). Layers run under
+`nn.scan` (one compiled block, parameters stacked on a leading axis) and, when asked, under
+`nn.remat` with a `jax.checkpoint` policy. Each block `sow`s its attention probabilities in the
+"intermediates" collection for analysis. Parameters are float32; `dtype="bfloat16"` computes in
+bfloat16 where the device gains from it (logits and the loss stay float32).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+REMAT_POLICIES: dict[str, Callable | None] = {
+    "none": None,
+    "full": jax.checkpoint_policies.nothing_saveable,
+    "dots": jax.checkpoint_policies.dots_saveable,
+    "dots_no_batch": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformerConfig:
+    """Hyper-parameters of the backbone (defaults: nanoGPT's shakespeare_char CPU recipe).
+
+    Attributes:
+      vocab_size: tokens (V).
+      width: model width (D); heads: attention heads (H); hidden: MLP width (4 D if None).
+      layers: blocks (N); max_len: longest sequence (T).
+      causal: GPT's causal mask (True) or BERT's bidirectional attention (False).
+      positions: "learned" (a T x D table) or "rotary".
+      dropout: on attention probabilities and residual branches, when training.
+      bias: biases in Dense layers and LayerNorms (nanoGPT's CPU recipe has none).
+      dtype: compute dtype, "float32" or "bfloat16" (parameters stay float32).
+      remat: `REMAT_POLICIES` key: "none", "full", "dots", "dots_no_batch".
+    """
+
+    vocab_size: int
+    width: int = 128
+    layers: int = 4
+    heads: int = 4
+    hidden: int | None = None
+    max_len: int = 64
+    causal: bool = True
+    positions: str = "learned"
+    dropout: float = 0.0
+    bias: bool = False
+    dtype: str = "float32"
+    remat: str = "none"
+
+    def __post_init__(self):
+        for field in ("vocab_size", "width", "layers", "heads", "max_len"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"TransformerConfig.{field} must be >= 1, "
+                                 f"got {getattr(self, field)}")
+        if self.width % self.heads:
+            raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
+        if self.positions not in ("learned", "rotary"):
+            raise ValueError(f"positions must be learned or rotary, got {self.positions!r}")
+        if self.positions == "rotary" and (self.width // self.heads) % 2:
+            raise ValueError("rotary positions need an even head size")
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ValueError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
+        if self.remat not in REMAT_POLICIES:
+            raise ValueError(f"remat must be one of {', '.join(REMAT_POLICIES)}, "
+                             f"got {self.remat!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def mlp_width(self) -> int:
+        return self.hidden or 4 * self.width
+
+
+def _init(std: float = 0.02):
+    return nn.initializers.normal(std)
+
+
+def rotary(x: jax.Array) -> jax.Array:
+    """Rotate pairs of features of `x` (B, T, H, d) by angles pos / 10000^(2i/d) (RoPE)."""
+    _, t, _, d = x.shape
+    inv = 1.0 / (10000 ** (jnp.arange(0, d, 2, dtype=jnp.float32) / d))
+    angles = jnp.arange(t, dtype=jnp.float32)[:, None] * inv[None, :]      # (T, d/2)
+    cos = jnp.cos(angles)[None, :, None, :].astype(x.dtype)
+    sin = jnp.sin(angles)[None, :, None, :].astype(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return jnp.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1).reshape(x.shape)
+
+
+class Block(nn.Module):
+    """One pre-LayerNorm block; a scan body: `(h, None) -> (h, None)`."""
+
+    config: TransformerConfig
+    train: bool = False
+
+    @nn.compact
+    def __call__(self, h, _=None):
+        cfg = self.config
+        dtype = jnp.dtype(cfg.dtype)
+        b, t, d = h.shape
+        heads, hd = cfg.heads, d // cfg.heads
+        proj_init = _init(0.02 / (2 * cfg.layers) ** 0.5)  # GPT-2's scaled residual init
+
+        def dense(features, name, init=None):
+            return nn.Dense(features, use_bias=cfg.bias, dtype=dtype,
+                            kernel_init=init or _init(), name=name)
+
+        x = nn.LayerNorm(epsilon=1e-5, use_bias=cfg.bias, dtype=dtype, name="ln_1")(h)
+        qkv = dense(3 * d, "attn_qkv")(x).reshape(b, t, 3, heads, hd)
+        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+        if cfg.positions == "rotary":
+            q, k = rotary(q), rotary(k)
+        scores = jnp.einsum("bqhd,bkhd->bhqk", q, k).astype(jnp.float32) * hd ** -0.5
+        if cfg.causal:
+            mask = jnp.tril(jnp.ones((t, t), bool))[None, None]
+            scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
+        probs = jax.nn.softmax(scores, axis=-1)
+        self.sow("intermediates", "attention", probs)
+        probs = nn.Dropout(cfg.dropout, deterministic=not self.train)(probs)
+        out = jnp.einsum("bhqk,bkhd->bqhd", probs.astype(dtype), v).reshape(b, t, d)
+        out = dense(d, "attn_out", proj_init)(out)
+        h = h + nn.Dropout(cfg.dropout, deterministic=not self.train)(out).astype(h.dtype)
+        x = nn.LayerNorm(epsilon=1e-5, use_bias=cfg.bias, dtype=dtype, name="ln_2")(h)
+        x = dense(d, "mlp_out", proj_init)(nn.gelu(dense(cfg.mlp_width, "mlp_in")(x), approximate=False))
+        h = h + nn.Dropout(cfg.dropout, deterministic=not self.train)(x).astype(h.dtype)
+        return h, None
+
+
+class Transformer(nn.Module):
+    """`Transformer(config)(ids)` -> logits (B, T, V); with `positions` (B, M), the logits at
+    those positions only (B, M, V), as MLM needs; with `hidden=True`, the final hidden states
+    (B, T, D) after the last LayerNorm."""
+
+    config: TransformerConfig
+
+    @nn.compact
+    def __call__(self, ids, *, train: bool = False, positions=None, hidden: bool = False):
+        cfg = self.config
+        t = ids.shape[1]
+        if t > cfg.max_len:
+            raise ValueError(f"sequence of {t} tokens is longer than max_len {cfg.max_len}")
+        embed = nn.Embed(cfg.vocab_size, cfg.width, embedding_init=_init(), name="wte")
+        h = embed(ids)
+        if cfg.positions == "learned":
+            table = self.param("wpe", _init(), (cfg.max_len, cfg.width))
+            h = h + table[None, :t]
+        h = nn.Dropout(cfg.dropout, deterministic=not train)(h)
+        block = Block
+        policy = REMAT_POLICIES[cfg.remat]
+        if cfg.remat != "none":
+            block = nn.remat(Block, policy=policy, prevent_cse=False, static_argnums=())
+        blocks = nn.scan(block, variable_axes={"params": 0, "intermediates": 0},
+                         split_rngs={"params": True, "dropout": True}, length=cfg.layers)
+        h, _ = blocks(cfg, train, name="blocks")(h, None)
+        h = nn.LayerNorm(epsilon=1e-5, use_bias=cfg.bias, name="ln_f")(h.astype(jnp.float32))
+        if hidden:
+            return h
+        if positions is not None:
+            h = jnp.take_along_axis(h, positions[..., None], axis=1)
+        return embed.attend(h)
+
+
+def count_params(params) -> int:
+    """Number of parameters (tied embeddings counted once)."""
+    return int(sum(x.size for x in jax.tree.leaves(params)))

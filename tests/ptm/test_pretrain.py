@@ -1,0 +1,110 @@
+"""Pre-training: it learns, MLM runs, a killed run resumes onto the same loss curve, the CLI."""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from jaxhin.cli import main
+from jaxhin.data import synthetic_text
+from jaxhin.ptm import PretrainConfig, TransformerConfig, generate, pretrain, train_tokenizer
+
+TEXT = synthetic_text(0, 30_000)
+TOK = train_tokenizer("char", TEXT.text)
+IDS = TOK.encode(TEXT.text)
+MODEL = TransformerConfig(vocab_size=TOK.vocab_size, width=32, layers=2, heads=2, max_len=32)
+FAST = PretrainConfig(steps=120, batch=8, seq=32, warmup=10, eval_every=60, eval_batches=4,
+                      checkpoint_every=1000)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return pretrain(jax.random.key(0), IDS, MODEL, FAST, show_progress=False)
+
+
+def test_clm_learns_toward_the_entropy_rate(trained):
+    result = trained
+    first, last = result.evals[0]["val_loss"], result.evals[-1]["val_loss"]
+    assert last < first < np.log(TOK.vocab_size)
+    assert last < TEXT.entropy_rate + 0.5          # near the chain's 1.88 nats per character
+    assert len(result.losses) == FAST.steps and result.tokens_per_s > 0
+
+
+def test_mlm_runs_and_learns():
+    cfg = PretrainConfig(**{**FAST.__dict__, "objective": "mlm", "steps": 40, "eval_every": 20})
+    model = TransformerConfig(**{**MODEL.__dict__, "causal": False})
+    result = pretrain(jax.random.key(0), IDS, model, cfg, mask_id=TOK.mask_id,
+                      show_progress=False)
+    assert result.evals[-1]["val_loss"] < np.log(TOK.vocab_size)
+
+
+def test_accumulation_matches_a_bigger_batch_in_shape_and_learns():
+    cfg = PretrainConfig(**{**FAST.__dict__, "steps": 30, "batch": 4, "accumulate": 2,
+                            "eval_every": 30})
+    result = pretrain(jax.random.key(0), IDS, MODEL, cfg, show_progress=False)
+    assert np.isfinite(result.losses).all() and result.losses[-1] < result.losses[0]
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumes_onto_the_same_loss_curve(tmp_path):
+    cfg = PretrainConfig(**{**FAST.__dict__, "steps": 40, "eval_every": 10,
+                            "checkpoint_every": 20})
+    whole = pretrain(jax.random.key(3), IDS, MODEL, cfg, show_progress=False)
+
+    def die_at_30(line):
+        if line.startswith("step 30"):
+            raise Killed
+
+    with pytest.raises(Killed):
+        pretrain(jax.random.key(3), IDS, MODEL, cfg, checkpoint_dir=tmp_path / "ck",
+                 log=die_at_30, show_progress=False)
+    resumed = pretrain(jax.random.key(3), IDS, MODEL, cfg, checkpoint_dir=tmp_path / "ck",
+                       show_progress=False)
+    assert resumed.resumed_from == 20
+    assert resumed.losses == whole.losses            # bit-identical, steps 1 to 40
+    assert [e["val_loss"] for e in resumed.evals] == [e["val_loss"] for e in whole.evals]
+
+
+def test_generate_continues_a_prompt(trained):
+    out = generate(jax.random.key(0), trained.params, MODEL, TOK.encode("ab"), 50)
+    assert len(out) == 50 and set(TOK.decode(out)) <= set(TEXT.alphabet)
+
+
+def test_pretrain_and_sample_cli(tmp_path, capsys):
+    out, ck = tmp_path / "r.json", tmp_path / "ck"
+    argv = ["ptm", "pretrain", "--steps", "40", "--layers", "1", "--width", "32", "--heads",
+            "2", "--seq", "32", "--batch", "4", "--eval-every", "20", "--checkpoint-dir",
+            str(ck), "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    m = json.loads(out.read_text())["metrics"]
+    assert m["steps"] == 40 and m["val_loss"] > 0 and m["tokens_per_s"] > 0
+    assert m["entropy_rate"] == pytest.approx(synthetic_text(0).entropy_rate)
+    assert (ck / "tokenizer.json").is_file() and (ck / "model.json").is_file()
+    capsys.readouterr()
+    assert main(["ptm", "sample", "--ckpt", str(ck), "--prompt", "ab", "--tokens", "30"]) == 0
+    assert len(capsys.readouterr().out.strip()) >= 2
+
+
+def test_cli_errors_are_one_line(tmp_path, cli_exit_2):
+    assert "divisible" in cli_exit_2(["ptm", "pretrain", "--width", "30"]).err
+    assert "no model.json" in cli_exit_2(["ptm", "sample", "--ckpt", str(tmp_path)]).err
+    assert "expected one of shakespeare" in cli_exit_2(
+        ["ptm", "pretrain", "--corpus", str(tmp_path / "none.txt")]).err
+
+
+def test_weight_decay_spares_layernorm_scales():
+    from jaxhin.ptm import Transformer, optimizer
+
+    params = {"params": Transformer(MODEL).init(jax.random.key(0), IDS[None, :8])["params"]}
+    opt = optimizer(PretrainConfig(learning_rate=0.1, warmup=0, weight_decay=0.5))
+    state = opt.init(params)
+    zero = jax.tree.map(np.zeros_like, params)
+    updates, _ = opt.update(zero, state, params)       # zero gradient: only decay moves
+    moved = jax.tree_util.tree_map_with_path(
+        lambda path, u: (path[-1].key, bool(np.abs(u).max() > 0)), updates)
+    flat = dict(jax.tree.leaves(moved, is_leaf=lambda x: isinstance(x, tuple)))
+    assert flat["scale"] is False and flat["kernel"] is True and flat["embedding"] is True
