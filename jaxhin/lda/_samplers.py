@@ -43,6 +43,7 @@ import numpy as np
 
 from jaxhin.data import Corpus
 from jaxhin.lda._alias import alias_table, sample_alias, segment_alias
+from jaxhin.train import check_at_least
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,9 +66,7 @@ class LdaConfig:
     chunk: int = 32768
 
     def __post_init__(self):
-        for name in ("num_topics", "mh_steps", "chunk"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"LdaConfig.{name} must be >= 1, got {getattr(self, name)}")
+        check_at_least(self, 1, "num_topics", "mh_steps", "chunk")
         for name in ("alpha", "beta"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"LdaConfig.{name} must be > 0, got {getattr(self, name)}")

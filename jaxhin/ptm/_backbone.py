@@ -24,6 +24,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxhin.train import check_at_least
+
 REMAT_POLICIES: dict[str, Callable | None] = {
     "none": None,
     "full": jax.checkpoint_policies.nothing_saveable,
@@ -62,10 +64,7 @@ class TransformerConfig:
     remat: str = "none"
 
     def __post_init__(self):
-        for field in ("vocab_size", "width", "layers", "heads", "max_len"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"TransformerConfig.{field} must be >= 1, "
-                                 f"got {getattr(self, field)}")
+        check_at_least(self, 1, "vocab_size", "width", "layers", "heads", "max_len")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
         if self.positions not in ("learned", "rotary"):

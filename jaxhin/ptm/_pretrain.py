@@ -25,6 +25,7 @@ import optax
 
 from jaxhin.ptm._backbone import Transformer, TransformerConfig
 from jaxhin.ptm._objectives import clm_loss, mlm_inputs
+from jaxhin.train import check_at_least
 
 OBJECTIVES = ("clm", "mlm")
 
@@ -66,11 +67,8 @@ class PretrainConfig:
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be clm or mlm, got {self.objective!r}")
-        for field in ("steps", "batch", "seq", "accumulate", "eval_every", "eval_batches",
-                      "checkpoint_every"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"PretrainConfig.{field} must be >= 1, "
-                                 f"got {getattr(self, field)}")
+        check_at_least(self, 1, "steps", "batch", "seq", "accumulate", "eval_every",
+                       "eval_batches", "checkpoint_every")
         if not 0 < self.val_share < 1:
             raise ValueError(f"val_share must be in (0, 1), got {self.val_share}")
         if not 0 <= self.warmup < self.steps:

@@ -25,6 +25,7 @@ import optax
 from jax.ad_checkpoint import checkpoint_name
 
 from jaxhin.remat._trace import Trace, jaxpr_flops
+from jaxhin.train import check_at_least
 
 # JAX's built-in policies that need no names, compared against every plan.
 BUILTIN_POLICIES: dict[str, Callable | None] = {
@@ -58,9 +59,7 @@ class ExportConfig:
         if self.model not in EXPORT_MODELS:
             raise ValueError(f"export model must be one of {', '.join(EXPORT_MODELS)}, "
                              f"got {self.model!r}")
-        for field in ("layers", "batch", "seq", "width", "heads", "hidden"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"ExportConfig.{field} must be >= 1, got {getattr(self, field)}")
+        check_at_least(self, 1, "layers", "batch", "seq", "width", "heads", "hidden")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
 

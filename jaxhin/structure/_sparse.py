@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxhin.train import check_at_least
+
 
 @dataclasses.dataclass(frozen=True)
 class SparseCodingConfig:
@@ -62,10 +64,7 @@ class SparseCodingConfig:
     forget: float = 0.02
 
     def __post_init__(self):
-        for name in ("num_atoms", "fista_steps", "batch_size", "epochs", "dict_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"SparseCodingConfig.{name} must be >= 1, got "
-                                 f"{getattr(self, name)}")
+        check_at_least(self, 1, "num_atoms", "fista_steps", "batch_size", "epochs", "dict_steps")
         if self.code_penalty < 0 or self.group_penalty < 0:
             raise ValueError(f"SparseCodingConfig penalties must be >= 0, got code_penalty="
                              f"{self.code_penalty}, group_penalty={self.group_penalty}")

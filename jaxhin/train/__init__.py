@@ -2,7 +2,7 @@
 
 Metrics (`f1_scores`, `mean_std`), orbax checkpoints (`save_checkpoint`, `restore_checkpoint`,
 `latest_step`; `run_folder` for a resumable run: lock, identity, log, fallback restore), a
-cheap-mask dropout (`ByteDropout`), progress bars (`progress`),
+cheap-mask dropout (`ByteDropout`), config validation (`check_at_least`), progress bars (`progress`),
 multi-process start-up for scripts (`add_multihost_arguments`, `start_multihost`) and the
 results JSON (`make_results`, `write_results`) that every CLI command writes with `--out`.
 """
@@ -16,6 +16,7 @@ from jaxhin.train._checkpoint import (
     run_folder,
     save_checkpoint,
 )
+from jaxhin.train._config import check_at_least
 from jaxhin.train._dropout import ByteDropout
 from jaxhin.train._metrics import f1_scores, mean_std
 from jaxhin.train._multihost import add_multihost_arguments, start_multihost, stop_multihost
@@ -28,6 +29,7 @@ __all__ = [
     "CheckpointError",
     "RunFolder",
     "add_multihost_arguments",
+    "check_at_least",
     "env_info",
     "f1_scores",
     "fingerprint",
