@@ -225,6 +225,7 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
 
         began = None
         steps_timed = 0
+        paused = 0.0
         bar = progress(range(start, cfg.steps), desc=f"pretrain {cfg.objective}",
                        enabled=show_progress, initial=start, total=cfg.steps)
         pending = []
@@ -241,16 +242,22 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
                 losses.extend(float(v) for v in pending)
                 pending = []
                 rate = (steps_timed * cfg.accumulate * cfg.batch * cfg.seq
-                        / max(time.perf_counter() - began, 1e-9))
+                        / max(time.perf_counter() - began - paused, 1e-9))
                 bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:,.0f}")
             if done % cfg.eval_every == 0 or done == cfg.steps:
+                paused_at = time.perf_counter()
                 val = float(evaluate(params))
                 evals.append({"step": done, "train_loss": losses[-1], "val_loss": val})
                 log(f"step {done}: train loss {losses[-1]:.4f}, val loss {val:.4f}")
+                paused += time.perf_counter() - paused_at
             if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+                paused_at = time.perf_counter()
                 checkpoint(done)
+                paused += time.perf_counter() - paused_at
         losses.extend(float(v) for v in pending)
-        train_s = time.perf_counter() - began if began is not None else 0.0
+        # Training time: from the end of the first (compiling) step, evaluation and
+        # checkpoints excluded.
+        train_s = time.perf_counter() - began - paused if began is not None else 0.0
     tokens_per_s = (max(steps_timed, 0) * cfg.accumulate * cfg.batch * cfg.seq
                     / max(train_s, 1e-9))
     return PretrainResult(params=params, model=model_cfg, losses=losses, evals=evals,
