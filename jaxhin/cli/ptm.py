@@ -69,7 +69,8 @@ def _run_pretrain(args: argparse.Namespace):
     from jaxhin.data import load_text, synthetic_text
     from jaxhin.ptm import load_tokenizer, pretrain, train_tokenizer
 
-    text = load_text(args.corpus, seed=args.seed)
+    synthetic = synthetic_text(args.seed) if args.corpus == "synthetic" else None
+    text = synthetic.text if synthetic else load_text(args.corpus, seed=args.seed)
     tok_path = args.checkpoint_dir / "tokenizer.json" if args.checkpoint_dir else None
     if tok_path is not None and tok_path.is_file():
         tokenizer = load_tokenizer(tok_path)      # resuming: the run's own vocabulary
@@ -104,7 +105,7 @@ def _run_pretrain(args: argparse.Namespace):
                "evals": result.evals, "losses": result.losses,
                "params": sum(x.size for x in jax.tree.leaves(result.params))}
     if args.corpus == "synthetic":
-        metrics["entropy_rate"] = synthetic_text(args.seed).entropy_rate
+        metrics["entropy_rate"] = synthetic.entropy_rate
     print(f"val loss {last['val_loss']:.4f} after {train_cfg.steps} steps, "
           f"{result.tokens_per_s:,.0f} tokens/s"
           + (f" (the text's entropy rate: {metrics['entropy_rate']:.4f} nats per character)"

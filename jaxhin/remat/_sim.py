@@ -169,6 +169,7 @@ class _Runtime:
         threshold = np.median(density[made]) if made.any() else 0.0
         self.cheap = density < threshold
         self.horizon = _horizon(trace)
+        self.producer = [t.producer for t in trace.tensors]  # read per recomputation
         self.clock = 0.0
         self.base_s = trace.time_s
         self.recompute_s = 0.0
@@ -351,7 +352,7 @@ class _Runtime:
         """Make `root` resident, recomputing evicted or dead ancestors (iteratively: chains can
         be thousands of ops long). Each frame locks the inputs it has gathered."""
         stack: list[tuple[int, list[int]]] = [(root, [])]
-        ops, producer = self.trace.ops, [t.producer for t in self.trace.tensors]
+        ops, producer = self.trace.ops, self.producer
         while stack:
             u, held = stack[-1]
             if self.resident[u]:

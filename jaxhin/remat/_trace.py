@@ -165,11 +165,6 @@ def jaxpr_flops(closed_jaxpr) -> float:
 
 def _flatten(jaxpr, env: dict, emit: Callable) -> None:
     """Walk `jaxpr` with `env` mapping its vars to tensor handles, inlining calls."""
-    from jax.extend import core as jcore
-
-    def read(v):
-        return None if isinstance(v, jcore.Literal) else env[v]
-
     for eqn in jaxpr.eqns:
         name = eqn.primitive.name
         key = _INLINE.get(name)
@@ -179,7 +174,7 @@ def _flatten(jaxpr, env: dict, emit: Callable) -> None:
             sub_env = {}
             for v, c in zip(inner.constvars, getattr(sub, "consts", ()), strict=False):
                 sub_env[v] = emit("const", c)
-            args = [read(v) for v in eqn.invars]
+            args = [_read(v, env) for v in eqn.invars]
             # custom_vjp_call carries extra leading args (consts) in some versions: align right.
             args = args[len(args) - len(inner.invars):]
             for v, a in zip(inner.invars, args, strict=True):
@@ -188,7 +183,7 @@ def _flatten(jaxpr, env: dict, emit: Callable) -> None:
             for v, inner_out in zip(eqn.outvars, inner.outvars, strict=True):
                 env[v] = _read(inner_out, sub_env)
             continue
-        ins = [read(v) for v in eqn.invars]
+        ins = [_read(v, env) for v in eqn.invars]
         if name in _ALIAS and len(eqn.outvars) == 1 and ins and ins[0] is not None:
             env[eqn.outvars[0]] = ins[0]
             if name == "name":
