@@ -27,7 +27,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/python -m pytest --nbmake -q
+	$(BIN)/python -m pytest --nbmake -q -n 2 --dist loadscope --durations=15
 
 clean:
 	rm -rf $(VENV) demo.json .pytest_cache

@@ -12,6 +12,16 @@ second: corpus tokens / median time of one iteration (one pass for the variation
     python scripts/bench_lda.py --topics 100 1000 10000 --seconds 20 --out bench_lda.json
     python scripts/bench_lda.py --scaling --out scaling.json   # cost per token against K
     python scripts/bench_lda.py --convergence --out conv.json  # against exact Gibbs, staleness
+    python scripts/bench_lda.py --curves --topics 100 --seconds 60 --out curves.json
+    python scripts/bench_lda.py --corpus 20news --topics 1000 --curves --reference tomotopy
+
+`--curves` traces held-out perplexity against iterations and training seconds for jaxhin
+LightLDA, tomotopy with alpha fixed and optimised, `lda` (exact collapsed Gibbs, the reference:
+`--ref-iters` iterations, counted as converged from the first point within 1% of its final
+perplexity) and, with `--gibbs-seconds`, jaxhin's exact Gibbs; it checks LightLDA within 3% of the
+reference's final perplexity after at most 3x the reference's iterations to convergence, and no
+worse than tomotopy (alpha fixed) at tomotopy's training times. `--corpus` takes any corpus
+`jaxhin lda train` accepts (KOS by default).
 
 Peers come from the `bench` extra. tomotopy runs with `--workers` threads (default: the machine's
 cores, as XLA uses them all) and, as `tomotopy-1w`, with one (the issue's reference setting);
@@ -44,7 +54,7 @@ def run_jaxhin(train, k, seconds, seed, at=()):
 
     from jaxhin.lda import LdaConfig, init_state, lightlda_sweep, to_tokens, topic_word
 
-    cfg = LdaConfig(num_topics=k, alpha=0.1, beta=0.01, mh_steps=2, chunk=32768)
+    cfg = LdaConfig(num_topics=k, alpha=0.1, beta=0.01)  # the defaults: mh_steps 2, chunk 4096
     tokens = to_tokens(train)
     init_key, key = jax.random.split(jax.random.key(seed))
     state = init_state(init_key, tokens, k)
@@ -180,7 +190,7 @@ def scaling(corpus, ks, repeats, seed, warmup):
         tokens = to_tokens(data)
         chains = {}
         for k in ks:
-            cfg = LdaConfig(num_topics=k, chunk=32768)
+            cfg = LdaConfig(num_topics=k)
             init_key, key = jax.random.split(jax.random.key(seed))
             state = init_state(init_key, tokens, k)
             fn = sweep.lower(key, state, tokens, cfg).compile()
@@ -235,7 +245,7 @@ def convergence(seeds, iters):
     print(f"gibbs: log p/token median {np.median(gibbs):.4f} (seeds {np.round(gibbs, 4)}), "
           f"cosine min {gcos.min():.3f}", flush=True)
     rows = []
-    for mh in (2, 4):
+    for mh in (1, 2):  # cycles: a word and a doc proposal each
         for chunk in (16, 512, 4096, 32768):
             ll, cos = run("lightlda", LdaConfig(num_topics=8, chunk=chunk, mh_steps=mh))
             gap = abs(np.median(ll) / np.median(gibbs) - 1)
@@ -245,6 +255,180 @@ def convergence(seeds, iters):
                   f"{100 * gap:.2f}% (seeds {np.round(ll, 4)}), cosine mean {cos.mean():.4f} "
                   f"min {cos.min():.3f}", flush=True)
     return {"gibbs": gibbs.tolist(), "lightlda": rows}
+
+
+# ----------------------------------------------------------------------------- --curves
+
+
+class _Clock:
+    """Training seconds (sweeps only) and the curve of held-out perplexity against them."""
+
+    def __init__(self, name, heldout, marks, seconds, max_iters):
+        self.name, self.heldout, self.seconds, self.max_iters = name, heldout, seconds, max_iters
+        self.marks, self.total, self.points = marks, 0.0, []
+
+    def run(self, step, phi):
+        """Call `step()` (one iteration) until the time or iteration budget is spent; score
+        `phi()` at every mark (outside the timed region)."""
+        from jaxhin.lda import perplexity
+
+        it = 0
+        while it < self.max_iters and self.total < self.seconds:
+            t = time.perf_counter()
+            step(it)
+            self.total += time.perf_counter() - t
+            it += 1
+            if it in self.marks or it == self.max_iters or self.total >= self.seconds:
+                self.points.append({"iter": it, "wall_s": self.total,
+                                    "perplexity": perplexity(phi(), self.heldout, 0.1)})
+                print(f"  {self.name:16s} iter {it:5d} {self.total:8.1f} s perplexity "
+                      f"{self.points[-1]['perplexity']:9.1f}", flush=True)
+        return self.points
+
+
+def curve_jaxhin(train, clock, k, seed, sampler, mh_steps, chunk):
+    import jax
+
+    from jaxhin.lda import LdaConfig, gibbs_sweep, init_state, lightlda_sweep, to_tokens, topic_word
+
+    cfg = LdaConfig(num_topics=k, alpha=0.1, beta=0.01, mh_steps=mh_steps, chunk=chunk)
+    tokens = to_tokens(train)
+    init_key, key = jax.random.split(jax.random.key(seed))
+    box = [init_state(init_key, tokens, k)]
+    sweep = {"lightlda": lightlda_sweep, "gibbs": gibbs_sweep}[sampler]
+    sweep = sweep.lower(key, box[0], tokens, cfg).compile()  # compilation is not training
+
+    def step(it):
+        box[0] = sweep(jax.random.fold_in(key, it), box[0], tokens)
+        jax.block_until_ready(box[0].z)
+
+    return clock.run(step, lambda: topic_word(box[0], tokens, cfg))
+
+
+def curve_tomotopy(train, clock, k, seed, workers, optimize):
+    import tomotopy as tp
+
+    model = tp.LDAModel(k=k, alpha=0.1, eta=0.01, seed=seed)
+    starts = train.doc_starts
+    for d in range(train.num_docs):
+        model.add_doc([train.vocab[i] for i in train.words[starts[d]:starts[d] + train.doc_lengths[d]]])
+    model.optim_interval = 10 if optimize else 0  # tomotopy's default is 10 (alpha optimised)
+    model.train(0, workers=workers)
+    index = {w: i for i, w in enumerate(train.vocab)}
+
+    def phi():
+        cols = np.asarray([index[w] for w in model.used_vocabs])
+        out = np.zeros((k, train.vocab_size))
+        for t in range(k):
+            out[t, cols] = model.get_topic_word_dist(t)
+        return out
+
+    return clock.run(lambda it: model.train(1, workers=workers), phi)
+
+
+def curve_lda(train, clock, k, seed):
+    import logging
+
+    import lda
+    import lda.utils
+
+    logging.getLogger("lda").setLevel(logging.WARNING)
+    # `lda` trains only inside one `fit` call, so this drives the loop of its `_fit` (its own
+    # initialisation, shuffled token order and Cython sweep) one iteration at a time to score
+    # the model on the way; the chain is the one `fit` would run.
+    model = lda.LDA(n_topics=k, n_iter=1, alpha=0.1, eta=0.01, random_state=seed)
+    model._initialize(_doc_word(train))
+    rands = model._rands.copy()
+    random_state = lda.utils.check_random_state(seed)
+
+    def step(it):
+        random_state.shuffle(rands)
+        model._sample_topics(rands)
+
+    def phi():
+        out = (model.nzw_ + model.eta).astype(float)
+        return out / out.sum(1, keepdims=True)
+
+    return clock.run(step, phi)
+
+
+def _last_by(points, seconds):
+    """The last point reached within `seconds` of training (None if there is none): jaxhin is
+    judged at its state no later than the peer's time, never given extra time."""
+    done = [p for p in points if p["wall_s"] <= seconds]
+    return done[-1] if done else None
+
+
+def curves(train, heldout, k, args):
+    """Perplexity against iterations and seconds for every sampler; the issue's quality checks:
+    LightLDA after 3x the reference's iterations within 3% of its converged perplexity, and at
+    tomotopy's (alpha fixed) training times no worse than tomotopy."""
+    marks = {round(10 * 1.25 ** i) for i in range(40)}
+    runs = {}
+
+    def clock(name, seconds, iters):
+        return _Clock(name, heldout, marks, seconds, iters)
+
+    runs["tomotopy"] = curve_tomotopy(train, clock("tomotopy", args.seconds, args.ref_iters), k,
+                                      args.seed, args.workers, optimize=False)
+    runs["tomotopy-opt"] = curve_tomotopy(train, clock("tomotopy-opt", args.seconds,
+                                                       args.ref_iters), k, args.seed,
+                                          args.workers, optimize=True)
+    if args.reference == "lda":
+        runs["lda"] = curve_lda(train, clock("lda", float("inf"), args.ref_iters), k, args.seed)
+    ref = runs[args.reference]
+    # The reference's run to convergence is its whole run (`--ref-iters`); it counts as converged
+    # from the first mark within 1% of that final perplexity, and LightLDA gets 3x those
+    # iterations to come within 3% of the final perplexity.
+    final = ref[-1]["perplexity"]
+    conv = next(p for p in ref if p["perplexity"] <= 1.01 * final)
+    budget = 3 * conv["iter"]
+    runs["jaxhin"] = curve_jaxhin(train, clock("jaxhin", float("inf"), budget), k, args.seed,
+                                  "lightlda", args.mh_steps, args.chunk)
+    if args.gibbs_seconds > 0:
+        runs["jaxhin-gibbs"] = curve_jaxhin(train, clock("jaxhin-gibbs", args.gibbs_seconds,
+                                                         args.ref_iters), k, args.seed, "gibbs",
+                                            args.mh_steps, args.chunk)
+    ours = runs["jaxhin"]
+    best = min(p["perplexity"] for p in ours)
+    equal_time = []
+    for p in runs["tomotopy"]:
+        if p["wall_s"] > ours[-1]["wall_s"]:
+            break
+        mine = _last_by(ours, p["wall_s"])
+        equal_time.append({"tomotopy_s": p["wall_s"], "tomotopy": p["perplexity"],
+                           "jaxhin_s": mine and mine["wall_s"],
+                           "jaxhin": mine and mine["perplexity"]})
+    summary = {"K": k, "reference": args.reference, "reference_iters": ref[-1]["iter"],
+               "reference_perplexity": final, "reference_converged_iter": conv["iter"],
+               "jaxhin_iter_budget": budget, "jaxhin_best_within_budget": best,
+               "gap_to_reference": best / final - 1,
+               "within_3_percent": best <= 1.03 * final,
+               "equal_time_vs_tomotopy": equal_time,
+               "never_worse_than_tomotopy_at_equal_time":
+                   bool(equal_time) and all(e["jaxhin"] is not None and e["jaxhin"] <= e["tomotopy"]
+                                            for e in equal_time)}
+    print(f"K={k}: {args.reference} perplexity {final:.1f} after {ref[-1]['iter']} iterations "
+          f"(within 1% from {conv['iter']}); jaxhin LightLDA best within {budget} iterations "
+          f"{best:.1f} ({100 * summary['gap_to_reference']:+.2f}%, limit +3%)", flush=True)
+    for e in equal_time:
+        mine = "no iteration yet" if e["jaxhin"] is None else (
+            f"{e['jaxhin']:8.1f} (at {e['jaxhin_s']:.1f} s)")
+        print(f"    at {e['tomotopy_s']:7.1f} s: tomotopy {e['tomotopy']:8.1f}, jaxhin {mine}",
+              flush=True)
+    return {"runs": runs, "summary": summary}
+
+
+def tomotopy_version():
+    import tomotopy
+
+    return tomotopy.__version__
+
+
+def lda_version():
+    from importlib.metadata import version
+
+    return version("lda")
 
 
 def _row(k, name, times, ppl, train):
@@ -259,7 +443,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--topics", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--seconds", type=float, default=20.0,
-                        help="training time per library and K (at least one iteration)")
+                        help="training time per library and K (at least one iteration); "
+                             "--curves: tomotopy's")
     parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--seed", type=int, default=0)
@@ -268,6 +453,23 @@ def main(argv=None):
                         help="instead: seconds per token against K for LightLDA and exact Gibbs")
     parser.add_argument("--convergence", action="store_true",
                         help="instead: LightLDA against exact Gibbs on the synthetic corpus")
+    parser.add_argument("--curves", action="store_true",
+                        help="instead: held-out perplexity against iterations and seconds for "
+                             "jaxhin LightLDA, jaxhin Gibbs, lda and tomotopy (alpha fixed and "
+                             "optimised), and the issue's quality checks")
+    parser.add_argument("--corpus", default="kos",
+                        help="kos, reuters, 20news or a corpus file (as `jaxhin lda train`)")
+    parser.add_argument("--reference", choices=("lda", "tomotopy"), default="lda",
+                        help="--curves: the exact Gibbs sampler whose converged perplexity "
+                             "LightLDA must reach (tomotopy: alpha fixed)")
+    parser.add_argument("--ref-iters", type=int, default=1000,
+                        help="--curves: most iterations of the reference and tomotopy")
+    parser.add_argument("--gibbs-seconds", type=float, default=0.0,
+                        help="--curves: also run jaxhin's exact Gibbs for this long")
+    parser.add_argument("--mh-steps", type=int, default=2,
+                        help="jaxhin LightLDA's MH cycles (word then doc proposal) per token")
+    parser.add_argument("--chunk", type=int, default=4096,
+                        help="--curves: jaxhin LightLDA's tokens sampled between count updates")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=10,
                         help="--scaling: LightLDA iterations run before timing")
@@ -278,7 +480,7 @@ def main(argv=None):
 
     import jax
 
-    from jaxhin.data import heldout_split, load_kos
+    from jaxhin.data import heldout_split, load_corpus
     from jaxhin.lda import perplexity
     from jaxhin.train import make_results, write_results
 
@@ -290,7 +492,7 @@ def main(argv=None):
                                                  config=vars(args), metrics=metrics,
                                                  wall_s=time.perf_counter() - start))
         return 0
-    corpus = load_kos(args.data_root)
+    corpus, _ = load_corpus(args.corpus, root=args.data_root, seed=args.seed)
     if args.scaling:
         start = time.perf_counter()
         rows = scaling(corpus, sorted(args.topics), args.repeats, args.seed, args.warmup)
@@ -307,6 +509,20 @@ def main(argv=None):
           f"(words seen in training)", flush=True)
     rows = []
     start = time.perf_counter()
+    if args.curves:
+        print(f"peers: alpha 0.1, beta 0.01 for all; tomotopy {tomotopy_version()} with "
+              f"{args.workers} workers, optim_interval 0 (tomotopy) or 10 (tomotopy-opt, its "
+              f"default); lda {lda_version()} (exact collapsed Gibbs, one thread); jaxhin "
+              f"LightLDA mh_steps {args.mh_steps}, chunk {args.chunk}", flush=True)
+        results = [curves(train, heldout, k, args) for k in args.topics]
+        if args.out:
+            write_results(args.out, make_results(
+                system="lda", command="bench_lda --curves", config=vars(args),
+                metrics={"corpus": corpus.name, "curves": results,
+                         "train_tokens": train.num_tokens, "heldout_tokens": heldout.num_tokens},
+                wall_s=time.perf_counter() - start))
+            print(f"wrote {args.out}")
+        return 0
     for k in args.topics:
         runners = {
             "tomotopy": lambda k=k: run_tomotopy(train, k, args.seconds, args.seed, args.workers),

@@ -16,8 +16,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="K (default: the planted K on synthetic, else 100)")
     parser.add_argument("--iters", type=int, default=100)
     parser.add_argument("--sampler", choices=("lightlda", "gibbs"), default="lightlda")
-    parser.add_argument("--mh-steps", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=32768,
+    parser.add_argument("--mh-steps", type=int, default=2,
+                        help="MH cycles per token per iteration, each a word then a doc "
+                             "proposal (LightLDA's -mh_steps)")
+    parser.add_argument("--chunk", type=int, default=4096,
                         help="tokens sampled in parallel between count updates")
     parser.add_argument("--alpha", type=float, default=0.1)
     parser.add_argument("--beta", type=float, default=0.01)

@@ -54,16 +54,19 @@ class LdaConfig:
       num_topics: K.
       alpha: symmetric document-topic prior.
       beta: symmetric topic-word prior.
-      mh_steps: Metropolis-Hastings steps per token per iteration (word and doc proposals
-        alternate, starting with the word proposal).
+      mh_steps: Metropolis-Hastings cycles per token per iteration, each a word-proposal step
+        then a doc-proposal step, as LightLDA's `-mh_steps` counts them (its sampler makes
+        both proposals in every step, and its default 2 is four proposals per token).
       chunk: tokens sampled in parallel with counts frozen (staleness); 1 is sequential.
+        4096 by default: on KOS it reaches a lower perplexity than 32768 at the same speed
+        (issue #35).
     """
 
     num_topics: int = 100
     alpha: float = 0.1
     beta: float = 0.01
     mh_steps: int = 2
-    chunk: int = 32768
+    chunk: int = 4096
 
     def __post_init__(self):
         check_at_least(self, 1, "num_topics", "mh_steps", "chunk")
@@ -335,7 +338,7 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
     w, d, z0 = tokens.words[idx], tokens.docs[idx], z[idx]
     n_d = tokens.doc_length[d]
     n_kw = _word_count(word_rows, zw, tokens, w, kind)
-    rng = jax.random.uniform(key, (cfg.mh_steps, 4, slot.shape[0]))
+    rng = jax.random.uniform(key, (2 * cfg.mh_steps, 4, slot.shape[0]))
 
     def look(t):
         """The three counts a topic needs, gathered once: (n_dt, n_tw, n_t)."""
@@ -357,7 +360,7 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
     sparse_mass = table.sparse_mass[w]
     s = z0
     cs = look(s)  # carried with s: an accepted proposal's counts become the current ones
-    for step in range(cfg.mh_steps):
+    for step in range(2 * cfg.mh_steps):  # word, doc, word, doc, ...
         u_mix, u_a, u_b, u_accept = rng[step]
         if step % 2 == 0:
             slot_pick = sample_alias(table.slot_prob, table.slot_alias, tokens.word_start[w],
@@ -408,7 +411,8 @@ def apply_chunk(carry, tokens, slot, ok, new, w, d, z0, frozen_words=False):
 def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaConfig
                    ) -> SamplerState:
     """One LightLDA iteration: build the word-proposal tables from the current counts (O(N + K)),
-    then sample every token with `cfg.mh_steps` MH steps, `cfg.chunk` tokens at a time
+    then sample every token with `cfg.mh_steps` MH cycles (a word then a doc proposal each),
+    `cfg.chunk` tokens at a time
     (the tokens of sparse-row words first, then the rest, each in document order).
 
     `state` is donated: its buffers are reused for the result (do not use it after the call)."""

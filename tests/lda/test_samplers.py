@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from jaxhin.data import synthetic_corpus
+from jaxhin.data import Corpus, synthetic_corpus
 from jaxhin.lda import (
     LdaConfig,
     alias_table,
@@ -23,7 +23,7 @@ from jaxhin.lda import (
     topic_word,
     word_topic,
 )
-from jaxhin.lda._samplers import _word_count
+from jaxhin.lda._samplers import _word_count, mh_chunk, word_proposal
 
 
 @settings(max_examples=30, deadline=None)
@@ -79,13 +79,60 @@ def test_counts_stay_consistent(planted):
 
 def test_lightlda_recovers_topics_and_tracks_gibbs(planted):
     tokens, truth = planted
-    cfg = LdaConfig(num_topics=8, chunk=64, mh_steps=4)
+    cfg = LdaConfig(num_topics=8, chunk=64, mh_steps=2)
     light, light_trace = _run(lightlda_sweep, tokens, cfg, 100)
     gibbs, gibbs_trace = _run(gibbs_sweep, tokens, cfg, 100)
     assert _best_match_cosine(topic_word(light, tokens, cfg), truth.topic_word) >= 0.9
     assert _best_match_cosine(topic_word(gibbs, tokens, cfg), truth.topic_word) >= 0.9
     assert abs(light_trace[-1] - gibbs_trace[-1]) / abs(gibbs_trace[-1]) < 0.01
     assert light_trace[-1] > light_trace[0]
+
+
+def _mh_kernel(p, q):
+    """The Metropolis-Hastings transition matrix for target p and independent proposal q."""
+    ratio = (p[None, :] * q[:, None]) / (p[:, None] * q[None, :])
+    kernel = q[None, :] * np.minimum(1.0, ratio)
+    np.fill_diagonal(kernel, 0.0)
+    np.fill_diagonal(kernel, 1.0 - kernel.sum(1))
+    return kernel
+
+
+@pytest.mark.parametrize("sparse_below", [0, 100])  # word 0's row dense / counted from tokens
+@pytest.mark.parametrize("mh_steps", [1, 2])
+def test_one_token_follows_the_word_then_doc_kernel(sparse_below, mh_steps):
+    # Issue #35: each MH step is a word proposal *and* a doc proposal, as in LightLDA's
+    # reference sampler (until 2026-12 jaxhin made one proposal per step: half the moves). The
+    # law of token 0's topic after `mh_steps` cycles, from 40,000 chains, must equal
+    # e_z0 (P_word P_doc)^mh_steps, each kernel worked out by enumeration from the counts.
+    k, alpha, beta = 3, 0.5, 0.3
+    words = np.array([0, 0, 1, 2, 1, 0, 1, 2, 0], np.int32)
+    docs = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1], np.int32)
+    z = np.array([0, 1, 1, 2, 2, 1, 0, 0, 2], np.int32)
+    corpus = Corpus(words, docs, ("a", "b", "c"), 2, "kernel")
+    tokens = to_tokens(corpus, sparse_below=sparse_below)
+    cfg = LdaConfig(num_topics=k, alpha=alpha, beta=beta, mh_steps=mh_steps, chunk=1)
+    state = counts(tokens, jnp.asarray(z), k)
+    table = word_proposal(state, tokens, cfg)
+    carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
+
+    def draw(key):
+        new, *_ = mh_chunk(key, carry, table, tokens, cfg, jnp.zeros(1, jnp.int32),
+                           jnp.ones(1, bool))
+        return new[0]
+
+    keys = jax.random.split(jax.random.key(0), 40_000)
+    law = np.bincount(np.asarray(jax.jit(jax.vmap(draw))(keys)), minlength=k) / len(keys)
+
+    n_dt = np.bincount(z[docs == 0], minlength=k).astype(float)
+    n_tw = np.bincount(z[words == 0], minlength=k).astype(float)
+    n_t = np.bincount(z, minlength=k).astype(float)
+    own = np.eye(k)[z[0]]
+    target = (n_dt - own + alpha) * (n_tw - own + beta) / (n_t - own + 3 * beta)
+    q_word = (n_tw + beta) / (n_t + 3 * beta)
+    q_doc = n_dt + alpha
+    cycle = _mh_kernel(target, q_word / q_word.sum()) @ _mh_kernel(target, q_doc / q_doc.sum())
+    expected = np.linalg.matrix_power(cycle, mh_steps)[z[0]]
+    np.testing.assert_allclose(law, expected, atol=0.012)
 
 
 def test_chain_is_reproducible(planted):
