@@ -73,7 +73,7 @@ def run_jaxhin(train, k, seconds, seed, at=()):
     return times, topic_word(state, tokens, cfg), snapshots
 
 
-def run_tomotopy(train, k, seconds, seed, workers):
+def _tomotopy_model(train, k, seed):
     import tomotopy as tp
 
     model = tp.LDAModel(k=k, alpha=0.1, eta=0.01, seed=seed)
@@ -81,6 +81,20 @@ def run_tomotopy(train, k, seconds, seed, workers):
     for d in range(train.num_docs):
         ids = train.words[starts[d]:starts[d] + train.doc_lengths[d]]
         model.add_doc([train.vocab[i] for i in ids])
+    return model
+
+
+def _tomotopy_phi(model, train, k):
+    index = {w: i for i, w in enumerate(train.vocab)}
+    cols = np.asarray([index[w] for w in model.used_vocabs])
+    phi = np.zeros((k, train.vocab_size))
+    for t in range(k):
+        phi[t, cols] = model.get_topic_word_dist(t)
+    return phi
+
+
+def run_tomotopy(train, k, seconds, seed, workers):
+    model = _tomotopy_model(train, k, seed)
     model.train(0, workers=workers)  # initialise (topic assignment), not timed
     times, total = [], 0.0
     while total < seconds:
@@ -88,12 +102,7 @@ def run_tomotopy(train, k, seconds, seed, workers):
         model.train(1, workers=workers)
         times.append(time.perf_counter() - t)
         total += times[-1]
-    index = {w: i for i, w in enumerate(train.vocab)}
-    cols = np.asarray([index[w] for w in model.used_vocabs])
-    phi = np.zeros((k, train.vocab_size))
-    for t in range(k):
-        phi[t, cols] = model.get_topic_word_dist(t)
-    return times, phi
+    return times, _tomotopy_phi(model, train, k)
 
 
 def _doc_word(train):
@@ -306,24 +315,11 @@ def curve_jaxhin(train, clock, k, seed, sampler, mh_steps, chunk):
 
 
 def curve_tomotopy(train, clock, k, seed, workers, optimize):
-    import tomotopy as tp
-
-    model = tp.LDAModel(k=k, alpha=0.1, eta=0.01, seed=seed)
-    starts = train.doc_starts
-    for d in range(train.num_docs):
-        model.add_doc([train.vocab[i] for i in train.words[starts[d]:starts[d] + train.doc_lengths[d]]])
+    model = _tomotopy_model(train, k, seed)
     model.optim_interval = 10 if optimize else 0  # tomotopy's default is 10 (alpha optimised)
     model.train(0, workers=workers)
-    index = {w: i for i, w in enumerate(train.vocab)}
-
-    def phi():
-        cols = np.asarray([index[w] for w in model.used_vocabs])
-        out = np.zeros((k, train.vocab_size))
-        for t in range(k):
-            out[t, cols] = model.get_topic_word_dist(t)
-        return out
-
-    return clock.run(lambda it: model.train(1, workers=workers), phi)
+    return clock.run(lambda it: model.train(1, workers=workers),
+                     lambda: _tomotopy_phi(model, train, k))
 
 
 def curve_lda(train, clock, k, seed):
