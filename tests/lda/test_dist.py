@@ -54,7 +54,7 @@ def _chain(corpus, data, model, staleness, cfg, iters, seed=1):
 @pytest.mark.devices(8)
 @pytest.mark.parametrize("data, model, staleness", [(8, 1, 1), (4, 2, 2), (2, 4, 3)])
 def test_counts_consistent_after_syncs_and_rotation(corpus, data, model, staleness):
-    cfg = LdaConfig(num_topics=8, chunk=64)  # the trajectory test's, so (8, 1, 1) compiles once
+    cfg = LdaConfig(num_topics=8, chunk=64, mh_steps=1)  # the trajectory test's, so (8, 1, 1) compiles once
     state, layout, _ = _chain(corpus, data, model, staleness, cfg, 2)
     ref = gather_state(state, layout)
     np.testing.assert_array_equal(np.asarray(state.topic_count), ref.topic_count)
@@ -75,7 +75,7 @@ def test_counts_consistent_after_syncs_and_rotation(corpus, data, model, stalene
 
 
 def test_one_device_is_the_single_device_sampler(corpus):
-    cfg = LdaConfig(num_topics=8, chunk=512)  # the trajectory test's one-device setup
+    cfg = LdaConfig(num_topics=8, chunk=512, mh_steps=1)  # the trajectory test's one-device setup
     state, layout, trace = _chain(corpus, 1, 1, 1, cfg, 3)
     tokens = to_tokens(corpus)
     init_key, key = jax.random.split(jax.random.key(1))
@@ -90,10 +90,10 @@ def test_one_device_is_the_single_device_sampler(corpus):
 def test_trajectory_matches_one_device_within_noise(corpus):
     # Same global staleness: 8 devices x 64-token chunks vs one device x 512.
     iters, seeds = 40, (1, 2, 3)
-    one = np.array([_chain(corpus, 1, 1, 1, LdaConfig(num_topics=8, chunk=512), iters, s)[2]
+    one = np.array([_chain(corpus, 1, 1, 1, LdaConfig(num_topics=8, chunk=512, mh_steps=1), iters, s)[2]
                     for s in seeds])
     for data, model in ((8, 1), (2, 4)):
-        many = np.array([_chain(corpus, data, model, 1, LdaConfig(num_topics=8, chunk=64),
+        many = np.array([_chain(corpus, data, model, 1, LdaConfig(num_topics=8, chunk=64, mh_steps=1),
                                 iters, s)[2] for s in seeds])
         for it in (9, 19, 39):
             noise = max(one[:, it].std(), many[:, it].std(), 0.005 * abs(one[:, it].mean()))

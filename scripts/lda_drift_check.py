@@ -1,0 +1,124 @@
+"""Does LightLDA keep exact Gibbs's answer? Start it from the state `lda` (exact collapsed
+Gibbs) reaches, and watch held-out perplexity (issue #35's bias check).
+
+`lda` runs `--gibbs-iters` iterations on the KOS training split; its topic assignments become
+jaxhin's state; then, from that same state, jaxhin LightLDA runs `--iters` iterations under each
+setting (the default; 16-token chunks in position-major order, so that no two tokens of a
+document and few of a word are sampled together; every word-topic row dense) and jaxhin's exact
+Gibbs runs a few. An unbiased sampler keeps the perplexity where Gibbs leaves it.
+
+    python scripts/lda_drift_check.py --topics 100 --gibbs-iters 400 --iters 100 --out drift.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+
+import numpy as np
+
+
+def _lda_state(train, k, iters, seed):
+    import lda
+    import lda.utils
+
+    x = np.zeros((train.num_docs, train.vocab_size), np.int64)
+    np.add.at(x, (train.docs, train.words), 1)
+    # `lda` trains only inside `fit`; this runs the loop of its `_fit` and keeps the topics.
+    model = lda.LDA(n_topics=k, n_iter=1, alpha=0.1, eta=0.01, random_state=seed)
+    model._initialize(x)
+    rands, rs = model._rands.copy(), lda.utils.check_random_state(seed)
+    for _ in range(iters):
+        rs.shuffle(rands)
+        model._sample_topics(rands)
+    # Align its tokens (doc-major, word-sorted) with jaxhin's by sorting both on (word, doc).
+    ours = np.lexsort((train.docs, train.words))
+    theirs = np.lexsort((model.DS, model.WS))
+    z = np.empty(train.num_tokens, np.int32)
+    z[ours] = model.ZS[theirs]
+    return z
+
+
+def _position_major(tokens):
+    import jax.numpy as jnp
+
+    docs, starts = np.asarray(tokens.docs), np.asarray(tokens.doc_start)
+    pos = np.arange(docs.size) - starts[docs]
+    order, ns = np.asarray(tokens.sample_order), tokens.num_sparse_tokens
+
+    def by_position(part):
+        return part[np.lexsort((docs[part], pos[part]))]
+
+    new = np.concatenate([by_position(order[:ns]), by_position(order[ns:])]).astype(np.int32)
+    return dataclasses.replace(tokens, sample_order=jnp.asarray(new))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--topics", type=int, default=100)
+    parser.add_argument("--gibbs-iters", type=int, default=400)
+    parser.add_argument("--iters", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-root", default=None)
+    from jaxhin.cli import output_file  # checked writable before the work
+
+    parser.add_argument("--out", type=output_file, default=None)
+    args = parser.parse_args(argv)
+
+    import jax
+    import jax.numpy as jnp
+
+    from jaxhin.data import heldout_split, load_kos
+    from jaxhin.lda import (
+        LdaConfig,
+        counts,
+        gibbs_sweep,
+        lightlda_sweep,
+        perplexity,
+        to_tokens,
+        topic_word,
+    )
+    from jaxhin.train import make_results, write_results
+
+    start = time.perf_counter()
+    corpus = load_kos(args.data_root)
+    train, heldout = heldout_split(corpus, jax.random.key(args.seed), 0.1)
+    k = args.topics
+    z = _lda_state(train, k, args.gibbs_iters, args.seed)
+    base = to_tokens(train)
+    settings = {
+        "lightlda": (base, LdaConfig(num_topics=k), lightlda_sweep, args.iters),
+        "lightlda chunk 16, position-major": (_position_major(base),
+                                              LdaConfig(num_topics=k, chunk=16),
+                                              lightlda_sweep, min(args.iters, 25)),
+        "lightlda every row dense": (to_tokens(train, sparse_below=0), LdaConfig(num_topics=k),
+                                     lightlda_sweep, args.iters),
+        "exact gibbs (jaxhin)": (base, LdaConfig(num_topics=k), gibbs_sweep, 10),
+    }
+    curves = {}
+    for name, (tokens, cfg, sweep, iters) in settings.items():
+        state = counts(tokens, jnp.asarray(z), k)
+        points = [(0, perplexity(topic_word(state, tokens, cfg), heldout, 0.1))]
+        key = jax.random.key(args.seed + 1)
+        for it in range(iters):
+            state = sweep(jax.random.fold_in(key, it), state, tokens, cfg)
+            if (it + 1) in (5, 10, 25, 50, 100, 200) or it + 1 == iters:
+                points.append((it + 1, perplexity(topic_word(state, tokens, cfg), heldout, 0.1)))
+                print(f"{name:34s} iter {it + 1:4d} perplexity {points[-1][1]:8.1f}", flush=True)
+        curves[name] = points
+    print(f"lda after {args.gibbs_iters} iterations: {curves['lightlda'][0][1]:.1f}; "
+          + "; ".join(f"{n}: {c[-1][1]:.1f} after {c[-1][0]}" for n, c in curves.items()))
+    if args.out:
+        write_results(args.out, make_results(
+            system="lda", command="lda_drift_check", config=vars(args),
+            metrics={"curves": {n: [{"iter": i, "perplexity": p} for i, p in c]
+                                for n, c in curves.items()}},
+            wall_s=time.perf_counter() - start))
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
