@@ -31,7 +31,9 @@ CAPABILITIES: tuple[Capability, ...] = (
                "bench vs PyG"),
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
                "works (issue #5): O(N + K) alias build, O(1) MH sampling, hybrid storage, "
-               "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy"),
+               "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy; issue #35 in "
+               "progress: MH steps counted as the reference counts them, perplexity curves "
+               "against exact Gibbs and tomotopy (`--curves`)"),
     Capability("remat", "Coop: tensor rematerialization planner",
                "works (issue #31): jaxpr traces of 8 DNNs, address-ordered allocator, DTR/DTE/"
                "Coop eviction with ablations, lowest budgets, plans exported as "
