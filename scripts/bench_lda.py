@@ -322,24 +322,30 @@ def curve_tomotopy(train, clock, k, seed, workers, optimize):
                      lambda: _tomotopy_phi(model, train, k))
 
 
-def curve_lda(train, clock, k, seed):
+def lda_chain(train, k, seed):
+    """`lda`'s exact Gibbs chain, one iteration per `step()` call: `lda` trains only inside one
+    `fit`, so this drives the loop of its `_fit` (its own initialisation, shuffled token order
+    and Cython sweep); the chain is the one `fit` would run. Returns (model, step)."""
     import logging
 
     import lda
     import lda.utils
 
     logging.getLogger("lda").setLevel(logging.WARNING)
-    # `lda` trains only inside one `fit` call, so this drives the loop of its `_fit` (its own
-    # initialisation, shuffled token order and Cython sweep) one iteration at a time to score
-    # the model on the way; the chain is the one `fit` would run.
     model = lda.LDA(n_topics=k, n_iter=1, alpha=0.1, eta=0.01, random_state=seed)
     model._initialize(_doc_word(train))
     rands = model._rands.copy()
     random_state = lda.utils.check_random_state(seed)
 
-    def step(it):
+    def step(it=None):
         random_state.shuffle(rands)
         model._sample_topics(rands)
+
+    return model, step
+
+
+def curve_lda(train, clock, k, seed):
+    model, step = lda_chain(train, k, seed)
 
     def phi():
         out = (model.nzw_ + model.eta).astype(float)

@@ -21,18 +21,11 @@ import numpy as np
 
 
 def _lda_state(train, k, iters, seed):
-    import lda
-    import lda.utils
+    from bench_lda import lda_chain  # this folder is on sys.path when a script runs
 
-    x = np.zeros((train.num_docs, train.vocab_size), np.int64)
-    np.add.at(x, (train.docs, train.words), 1)
-    # `lda` trains only inside `fit`; this runs the loop of its `_fit` and keeps the topics.
-    model = lda.LDA(n_topics=k, n_iter=1, alpha=0.1, eta=0.01, random_state=seed)
-    model._initialize(x)
-    rands, rs = model._rands.copy(), lda.utils.check_random_state(seed)
+    model, step = lda_chain(train, k, seed)
     for _ in range(iters):
-        rs.shuffle(rands)
-        model._sample_topics(rands)
+        step()
     # Align its tokens (doc-major, word-sorted) with jaxhin's by sorting both on (word, doc).
     ours = np.lexsort((train.docs, train.words))
     theirs = np.lexsort((model.DS, model.WS))
