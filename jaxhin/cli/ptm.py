@@ -1,4 +1,5 @@
-"""`jaxhin ptm pretrain | sample`: pre-train a Transformer (CLM or MLM) and sample from it."""
+"""`jaxhin ptm pretrain | sample | finetune`: pre-train a Transformer (CLM or MLM), sample
+from it, fine-tune it (or the shipped MiniLM, or a scratch copy) for sentence classification."""
 
 from __future__ import annotations
 
@@ -125,44 +126,107 @@ def _sample_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_sample(args: argparse.Namespace):
-    from pathlib import Path
-
     import jax
-    import jax.numpy as jnp
 
-    from jaxhin.ptm import TransformerConfig, generate, load_tokenizer
-    from jaxhin.train import latest_step, restore_checkpoint
+    from jaxhin.ptm import generate, load_jaxhin_checkpoint
 
-    folder = Path(args.ckpt)
-    model_file = folder / "model.json"
-    if not model_file.is_file():
-        raise UsageError(f"{folder}: no model.json; expected a --checkpoint-dir of "
-                         f"`jaxhin ptm pretrain`")
-    model_cfg = TransformerConfig(**json.loads(model_file.read_text()))
-    if not model_cfg.causal:
-        raise UsageError(f"{folder}: an MLM (bidirectional) model cannot generate text; "
+    model = load_jaxhin_checkpoint(args.ckpt)
+    if not model.config.causal:
+        raise UsageError(f"{args.ckpt}: an MLM (bidirectional) model cannot generate text; "
                          f"pre-train with --objective clm")
-    tokenizer = load_tokenizer(folder / "tokenizer.json")
-    step = latest_step(folder)
-    if step is None:
-        raise UsageError(f"{folder}: no checkpoint step saved yet")
-    params = jax.tree.map(jnp.asarray, restore_checkpoint(folder, step)["params"])
     if args.tokens < 1:
         raise UsageError(f"--tokens must be >= 1, got {args.tokens}")
     try:
-        out = generate(jax.random.key(args.seed), params, model_cfg,
-                       tokenizer.encode(args.prompt), args.tokens,
+        out = generate(jax.random.key(args.seed), model.params, model.config,
+                       model.tokenizer.encode(args.prompt), args.tokens,
                        temperature=args.temperature, top_k=args.top_k)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    text = tokenizer.decode(out)
+    text = model.tokenizer.decode(out)
     print(args.prompt + text)
-    return {"ckpt": str(folder), "step": step, "prompt": args.prompt,
-            "temperature": args.temperature, "seed": args.seed}, {"text": text}
+    return {"ckpt": model.source, "prompt": args.prompt, "temperature": args.temperature,
+            "seed": args.seed}, {"text": text}
+
+
+def _finetune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task-file", default="synthetic",
+                        help="sst2, sst1, cr, mr, mpqa (from the data root's "
+                             "text/sentence-classification), synthetic (built in: a known "
+                             "rule over cue words), or a file of `<label> <sentence>` lines")
+    parser.add_argument("--dev-file", default=None, help="dev split for --task-file (default: "
+                        "the named task's, else 10%% of the lines held out by seed)")
+    parser.add_argument("--test-file", default=None, help="test split, as --dev-file")
+    parser.add_argument("--init", default="minilm",
+                        help="minilm (the shipped all-MiniLM-L6-v2), scratch (the --arch "
+                             "architecture, randomly initialised), or a checkpoint folder "
+                             "(`ptm pretrain --checkpoint-dir`, or BERT safetensors + "
+                             "tokenizer.json)")
+    parser.add_argument("--arch", default="minilm",
+                        help="architecture and tokenizer for --init scratch: minilm, or a "
+                             "checkpoint folder")
+    parser.add_argument("--mode", choices=("full", "probe"), default="full",
+                        help="full fine-tune, or a linear probe on the frozen backbone")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="initialisation, batch order and dropout (and the split of a "
+                             "task without dev/test files)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="peak learning rate (default 5e-5 full, 1e-2 probe)")
+    parser.add_argument("--max-len", type=int, default=64, help="tokens per sentence")
+
+
+def _run_finetune(args: argparse.Namespace):
+    import jax
+    import numpy as np
+
+    from jaxhin.data import load_task
+    from jaxhin.ptm import FinetuneConfig, finetune, load_minilm, load_pretrained
+
+    def backbone(name):
+        return load_minilm() if name == "minilm" else load_pretrained(name)
+
+    source = backbone(args.arch if args.init == "scratch" else args.init)
+    try:
+        cfg = FinetuneConfig(mode=args.mode, epochs=args.epochs, batch=args.batch,
+                             learning_rate=args.lr or (5e-5 if args.mode == "full" else 1e-2),
+                             max_len=args.max_len, pooling=source.pooling)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    runs = []
+    for seed in args.seeds:
+        task = load_task(args.task_file, dev_file=args.dev_file, test_file=args.test_file,
+                         seed=seed)
+        if not runs:
+            print(f"{task}; init {args.init} ({source.source or 'built in'}), {cfg.mode}")
+        try:
+            r = finetune(jax.random.key(seed), task, source.config, source.tokenizer, cfg,
+                         params=None if args.init == "scratch" else source.params,
+                         show_progress=not args.quiet,
+                         log=lambda line, s=seed: print(f"seed {s}: {line}", flush=True))
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        runs.append({"seed": seed, "test_acc": r.test_acc, "dev_acc": r.best_dev_acc,
+                     "best": r.best, "dev_curve": r.dev_acc, "train_s": r.train_s})
+        print(f"seed {seed}: dev {r.best_dev_acc:.4f} (best at {r.best}), "
+              f"test {r.test_acc:.4f}", flush=True)
+    acc = np.asarray([r["test_acc"] for r in runs])
+    metrics = {"test_acc_mean": float(acc.mean()), "test_acc_std": float(acc.std()),
+               "dev_acc_mean": float(np.mean([r["dev_acc"] for r in runs])),
+               "per_seed": runs, "task": repr(task)}
+    print(f"{task.name} {args.init} ({cfg.mode}): test accuracy {acc.mean():.4f} "
+          f"+- {acc.std():.4f} over seeds {args.seeds}")
+    config = {"task_file": args.task_file, "dev_file": args.dev_file,
+              "test_file": args.test_file, "init": args.init, "source": source.source,
+              "arch": args.arch if args.init == "scratch" else None, "seeds": args.seeds,
+              "backbone": source.config, "finetune": cfg}
+    return config, metrics
 
 
 COMMANDS = (
     Command("pretrain", "pre-train a Transformer with CLM or MLM (nanoGPT's CPU recipe by "
                         "default)", _pretrain_arguments, _run_pretrain),
     Command("sample", "generate text from a CLM checkpoint", _sample_arguments, _run_sample),
+    Command("finetune", "fine-tune (or linear-probe) a pre-trained or scratch Transformer "
+                        "for sentence classification", _finetune_arguments, _run_finetune),
 )

@@ -5,7 +5,8 @@ A dataset name or path becomes data through one function per kind, which the CLI
 notebooks share: `load_graph` (HGB heterogeneous graphs: DBLP, ACM, IMDB, any folder in HGB
 format, cached as .npz; the synthetic graph), `load_images` (scikit-learn's digits, MNIST,
 any folder of IDX files), `load_text` (tiny Shakespeare, any UTF-8 file, a synthetic
-Markov-chain text with a known entropy rate) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
+Markov-chain text with a known entropy rate), `load_task` (sentence classification: SST-2,
+SST-1, CR, MR, MPQA, any `<label> <sentence>` file, a synthetic task) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
 Reuters, 20 Newsgroups, a synthetic LDA corpus with known topics).
 
 Example:
@@ -67,6 +68,15 @@ from jaxhin.data._root import (
     dataset_dir,
 )
 from jaxhin.data._synthetic_hin import SyntheticHinConfig, synthetic_hin
+from jaxhin.data._tasks import (
+    TASKS,
+    Split,
+    TaskData,
+    TaskFormatError,
+    load_task,
+    read_task_file,
+    synthetic_task,
+)
 from jaxhin.data._text import TEXTS, SyntheticText, load_text, synthetic_text
 
 __all__ = [
@@ -77,6 +87,7 @@ __all__ = [
     "FEATS_TYPES",
     "GRAPHS",
     "IMAGES",
+    "TASKS",
     "TEXTS",
     "Corpus",
     "CorpusError",
@@ -90,9 +101,12 @@ __all__ = [
     "ImageData",
     "ImageFormatError",
     "OutputError",
+    "Split",
     "SyntheticHinConfig",
     "SyntheticText",
     "SyntheticTruth",
+    "TaskData",
+    "TaskFormatError",
     "atomic_write",
     "cache_dir",
     "check_output_file",
@@ -112,13 +126,16 @@ __all__ = [
     "load_kos",
     "load_ldac",
     "load_reuters",
+    "load_task",
     "load_text",
     "load_uci",
     "read_idx",
+    "read_task_file",
     "read_vocab",
     "remove_pending_writes",
     "synthetic_corpus",
     "synthetic_hin",
+    "synthetic_task",
     "synthetic_text",
     "tokenize",
     "write_results_dir",

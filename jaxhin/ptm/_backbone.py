@@ -5,7 +5,11 @@
     logits = LN(h_L) E^T                 (tied input and output embeddings)
 
 as GPT-2 and nanoGPT define it: exact (erf) GELU, LayerNorm epsilon 1e-5, N(0, 0.02) weights
-with the residual projections scaled by 1 / sqrt(2 N).
+with the residual projections scaled by 1 / sqrt(2 N). With `norm="post"` the same blocks take
+BERT's post-LayerNorm order, so published BERT-family weights load into it (`load_bert`):
+
+    h_0 = LN(E[x] + P[pos] + T[0])
+    h_l = LN(h_{l-1} + Attn(h_{l-1})),  h_l = LN(h_l + W_2 gelu(W_1 h_l))      (no final LN)
 
 Attention is causal (GPT, CLM) or bidirectional (BERT, MLM); positions are learned or rotary
 (RoPE: q and k rotated by position-dependent angles, no position table). Layers run under
@@ -48,6 +52,10 @@ class TransformerConfig:
       bias: biases in Dense layers and LayerNorms (nanoGPT's CPU recipe has none).
       dtype: compute dtype, "float32" or "bfloat16" (parameters stay float32).
       remat: `REMAT_POLICIES` key: "none", "full", "dots", "dots_no_batch".
+      norm: "pre" (GPT-2: LayerNorm before each branch, one after the last block) or "post"
+        (BERT: LayerNorm after each residual sum and over the embeddings, none at the end).
+      ln_eps: LayerNorm epsilon (GPT-2 1e-5, BERT 1e-12).
+      type_vocab: BERT's segment-embedding rows (0: none); sentences use segment 0.
     """
 
     vocab_size: int
@@ -62,6 +70,9 @@ class TransformerConfig:
     bias: bool = False
     dtype: str = "float32"
     remat: str = "none"
+    norm: str = "pre"
+    ln_eps: float = 1e-5
+    type_vocab: int = 0
 
     def __post_init__(self):
         check_at_least(self, 1, "vocab_size", "width", "layers", "heads", "max_len")
@@ -76,6 +87,11 @@ class TransformerConfig:
         if self.remat not in REMAT_POLICIES:
             raise ValueError(f"remat must be one of {', '.join(REMAT_POLICIES)}, "
                              f"got {self.remat!r}")
+        if self.norm not in ("pre", "post"):
+            raise ValueError(f"norm must be pre or post, got {self.norm!r}")
+        if self.ln_eps <= 0 or self.type_vocab < 0:
+            raise ValueError(f"ln_eps must be > 0 and type_vocab >= 0, got {self.ln_eps}, "
+                             f"{self.type_vocab}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -100,53 +116,71 @@ def rotary(x: jax.Array) -> jax.Array:
 
 
 class Block(nn.Module):
-    """One pre-LayerNorm block; a scan body: `(h, None) -> (h, None)`."""
+    """One block; a scan body `(h, mask) -> (h, None)`, `mask` (B, T) marking real tokens (or
+    None) broadcast to every layer."""
 
     config: TransformerConfig
     train: bool = False
 
     @nn.compact
-    def __call__(self, h, _=None):
+    def __call__(self, h, mask=None):
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
         b, t, d = h.shape
         heads, hd = cfg.heads, d // cfg.heads
         proj_init = _init(0.02 / (2 * cfg.layers) ** 0.5)  # GPT-2's scaled residual init
+        pre = cfg.norm == "pre"
 
         def dense(features, name, init=None):
             return nn.Dense(features, use_bias=cfg.bias, dtype=dtype,
                             kernel_init=init or _init(), name=name)
 
-        x = nn.LayerNorm(epsilon=1e-5, use_bias=cfg.bias, dtype=dtype, name="ln_1")(h)
+        def norm(x, name):
+            return nn.LayerNorm(epsilon=cfg.ln_eps, use_bias=cfg.bias, dtype=dtype, name=name)(x)
+
+        def drop(x):
+            return nn.Dropout(cfg.dropout, deterministic=not self.train)(x)
+
+        x = norm(h, "ln_1") if pre else h
         qkv = dense(3 * d, "attn_qkv")(x).reshape(b, t, 3, heads, hd)
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
         if cfg.positions == "rotary":
             q, k = rotary(q), rotary(k)
         scores = jnp.einsum("bqhd,bkhd->bhqk", q, k).astype(jnp.float32) * hd ** -0.5
+        keep = jnp.ones((1, 1, t, t), bool)
         if cfg.causal:
-            mask = jnp.tril(jnp.ones((t, t), bool))[None, None]
-            scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
+            keep = jnp.tril(keep)
+        if mask is not None:
+            keep = keep & mask[:, None, None, :]
+        if cfg.causal or mask is not None:
+            scores = jnp.where(keep, scores, jnp.finfo(jnp.float32).min)
         probs = jax.nn.softmax(scores, axis=-1)
         self.sow("intermediates", "attention", probs)
-        probs = nn.Dropout(cfg.dropout, deterministic=not self.train)(probs)
-        out = jnp.einsum("bhqk,bkhd->bqhd", probs.astype(dtype), v).reshape(b, t, d)
-        out = dense(d, "attn_out", proj_init)(out)
-        h = h + nn.Dropout(cfg.dropout, deterministic=not self.train)(out).astype(h.dtype)
-        x = nn.LayerNorm(epsilon=1e-5, use_bias=cfg.bias, dtype=dtype, name="ln_2")(h)
-        x = dense(d, "mlp_out", proj_init)(nn.gelu(dense(cfg.mlp_width, "mlp_in")(x), approximate=False))
-        h = h + nn.Dropout(cfg.dropout, deterministic=not self.train)(x).astype(h.dtype)
+        out = jnp.einsum("bhqk,bkhd->bqhd", drop(probs).astype(dtype), v).reshape(b, t, d)
+        h = h + drop(dense(d, "attn_out", proj_init)(out)).astype(h.dtype)
+        if pre:
+            x = norm(h, "ln_2")
+        else:
+            h = x = norm(h, "ln_1").astype(h.dtype)
+        x = dense(d, "mlp_out", proj_init)(nn.gelu(dense(cfg.mlp_width, "mlp_in")(x),
+                                                   approximate=False))
+        h = h + drop(x).astype(h.dtype)
+        if not pre:
+            h = norm(h, "ln_2").astype(h.dtype)
         return h, None
 
 
 class Transformer(nn.Module):
     """`Transformer(config)(ids)` -> logits (B, T, V); with `positions` (B, M), the logits at
     those positions only (B, M, V), as MLM needs; with `hidden=True`, the final hidden states
-    (B, T, D) after the last LayerNorm."""
+    (B, T, D) (after the last LayerNorm). `mask` (B, T) marks real tokens: padded keys get no
+    attention (BERT's attention mask)."""
 
     config: TransformerConfig
 
     @nn.compact
-    def __call__(self, ids, *, train: bool = False, positions=None, hidden: bool = False):
+    def __call__(self, ids, *, train: bool = False, positions=None, hidden: bool = False,
+                 mask=None):
         cfg = self.config
         t = ids.shape[1]
         if t > cfg.max_len:
@@ -156,15 +190,22 @@ class Transformer(nn.Module):
         if cfg.positions == "learned":
             table = self.param("wpe", _init(), (cfg.max_len, cfg.width))
             h = h + table[None, :t]
+        if cfg.type_vocab:
+            h = h + self.param("wtt", _init(), (cfg.type_vocab, cfg.width))[0]
+        if cfg.norm == "post":
+            h = nn.LayerNorm(epsilon=cfg.ln_eps, use_bias=cfg.bias, name="ln_e")(h)
         h = nn.Dropout(cfg.dropout, deterministic=not train)(h)
         block = Block
         policy = REMAT_POLICIES[cfg.remat]
         if cfg.remat != "none":
             block = nn.remat(Block, policy=policy, prevent_cse=False, static_argnums=())
         blocks = nn.scan(block, variable_axes={"params": 0, "intermediates": 0},
-                         split_rngs={"params": True, "dropout": True}, length=cfg.layers)
-        h, _ = blocks(cfg, train, name="blocks")(h, None)
-        h = nn.LayerNorm(epsilon=1e-5, use_bias=cfg.bias, name="ln_f")(h.astype(jnp.float32))
+                         split_rngs={"params": True, "dropout": True}, in_axes=nn.broadcast,
+                         length=cfg.layers)
+        h, _ = blocks(cfg, train, name="blocks")(h, mask)
+        h = h.astype(jnp.float32)
+        if cfg.norm == "pre":
+            h = nn.LayerNorm(epsilon=cfg.ln_eps, use_bias=cfg.bias, name="ln_f")(h)
         if hidden:
             return h
         if positions is not None:
