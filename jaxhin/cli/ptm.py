@@ -12,9 +12,10 @@ from jaxhin.cli.main import Command, UsageError, output_dir
 
 def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", default="synthetic",
-                        help="shakespeare (tiny Shakespeare from the data root), synthetic (a "
-                             "Markov-chain text with a known entropy rate, built in), or a "
-                             "UTF-8 text file")
+                        help="shakespeare (tiny Shakespeare from the data root), an NLTK "
+                             "corpus (movie_reviews, brown, state_union, inaugural; joined by "
+                             "commas to concatenate), synthetic (a Markov-chain text with a "
+                             "known entropy rate, built in), or a UTF-8 text file")
     parser.add_argument("--objective", choices=("clm", "mlm"), default="clm")
     parser.add_argument("--tokenizer", choices=("char", "word", "bpe"), default="char")
     parser.add_argument("--vocab-size", type=int, default=None,
@@ -193,19 +194,19 @@ def _run_finetune(args: argparse.Namespace):
                              max_len=args.max_len, pooling=source.pooling)
     except ValueError as err:
         raise UsageError(str(err)) from None
+    if args.max_len > source.config.max_len:
+        raise UsageError(f"--max-len {args.max_len} is longer than the backbone's "
+                         f"{source.config.max_len} positions")
     runs = []
     for seed in args.seeds:
         task = load_task(args.task_file, dev_file=args.dev_file, test_file=args.test_file,
                          seed=seed)
         if not runs:
             print(f"{task}; init {args.init} ({source.source or 'built in'}), {cfg.mode}")
-        try:
-            r = finetune(jax.random.key(seed), task, source.config, source.tokenizer, cfg,
-                         params=None if args.init == "scratch" else source.params,
-                         show_progress=not args.quiet,
-                         log=lambda line, s=seed: print(f"seed {s}: {line}", flush=True))
-        except ValueError as err:
-            raise UsageError(str(err)) from None
+        r = finetune(jax.random.key(seed), task, source.config, source.tokenizer, cfg,
+                     params=None if args.init == "scratch" else source.params,
+                     show_progress=not args.quiet,
+                     log=lambda line, s=seed: print(f"seed {s}: {line}", flush=True))
         runs.append({"seed": seed, "test_acc": r.test_acc, "dev_acc": r.best_dev_acc,
                      "best": r.best, "dev_curve": r.dev_acc, "train_s": r.train_s})
         print(f"seed {seed}: dev {r.best_dev_acc:.4f} (best at {r.best}), "

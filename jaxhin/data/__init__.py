@@ -77,7 +77,7 @@ from jaxhin.data._tasks import (
     read_task_file,
     synthetic_task,
 )
-from jaxhin.data._text import TEXTS, SyntheticText, load_text, synthetic_text
+from jaxhin.data._text import TEXTS, SyntheticText, brown_tagged, load_text, synthetic_text
 
 __all__ = [
     "CACHE_ENV",
@@ -108,6 +108,7 @@ __all__ = [
     "TaskData",
     "TaskFormatError",
     "atomic_write",
+    "brown_tagged",
     "cache_dir",
     "check_output_file",
     "corpus_from_texts",

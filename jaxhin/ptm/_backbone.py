@@ -191,7 +191,7 @@ class Transformer(nn.Module):
             table = self.param("wpe", _init(), (cfg.max_len, cfg.width))
             h = h + table[None, :t]
         if cfg.type_vocab:
-            h = h + self.param("wtt", _init(), (cfg.type_vocab, cfg.width))[0]
+            h = h + self.param("wtt", _init(), (cfg.type_vocab, cfg.width))[0][None, None]
         if cfg.norm == "post":
             h = nn.LayerNorm(epsilon=cfg.ln_eps, use_bias=cfg.bias, name="ln_e")(h)
         h = nn.Dropout(cfg.dropout, deterministic=not train)(h)

@@ -244,12 +244,12 @@ def _probe(task: TaskData, model: Classifier, params, tokenizer, cfg: FinetuneCo
     opt = optax.adam(cfg.learning_rate)
 
     def loss_fn(w):
-        logits = x["train"] @ w["kernel"] + w["bias"]
+        logits = x["train"] @ w["kernel"] + w["bias"][None]
         ce = optax.softmax_cross_entropy_with_integer_labels(logits, y["train"]).mean()
         return ce + cfg.weight_decay * jnp.sum(w["kernel"] ** 2)
 
     def acc(w, part):
-        return jnp.mean(jnp.argmax(x[part] @ w["kernel"] + w["bias"], -1) == y[part])
+        return jnp.mean(jnp.argmax(x[part] @ w["kernel"] + w["bias"][None], -1) == y[part])
 
     @functools.partial(jax.jit, static_argnums=2)
     def run(w, state, steps):

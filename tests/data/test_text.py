@@ -40,3 +40,19 @@ def test_load_text_files_and_errors(tmp_path):
 def test_shakespeare_from_the_data_root(shared_data):
     text = load_text("shakespeare", root=shared_data)
     assert len(text) == 1_115_394 and text.startswith("First Citizen:")
+
+
+def test_nltk_corpora_from_their_zips(tmp_path, shared_data):
+    from jaxhin.data import brown_tagged
+
+    inaugural = load_text("inaugural", root=shared_data)
+    assert inaugural.startswith("Fellow-Citizens of the Senate") and len(inaugural.split()) > 130_000
+    both = load_text("inaugural,state_union", root=shared_data)
+    assert both.startswith(inaugural.rstrip("\n")) and len(both) > len(inaugural) + 2_000_000
+    tagged = brown_tagged(shared_data)
+    assert len(tagged) == 57_340 and tagged[0][:2] == [("The", "at"), ("Fulton", "np-tl")]
+    assert sum(map(len, tagged)) == 1_161_192               # the Brown corpus's token count
+    empty = tmp_path / "root"
+    (empty / "text" / "nltk-corpora").mkdir(parents=True)
+    with pytest.raises(DataError, match="nltk"):
+        load_text("brown", root=empty)
