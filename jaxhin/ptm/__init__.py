@@ -42,6 +42,8 @@ from jaxhin.ptm._objectives import clm_loss, mlm_count, mlm_inputs
 from jaxhin.ptm._parallel import (
     TINY,
     PipelineResult,
+    backbone_sbp,
+    backbone_shardings,
     batch_sharding,
     megatron_sbp,
     param_shardings,
@@ -50,6 +52,7 @@ from jaxhin.ptm._parallel import (
     stage_meshes,
     synthetic_tokens,
     train_spmd,
+    window_sharding,
 )
 from jaxhin.ptm._pretrain import (
     OBJECTIVES,
@@ -107,6 +110,8 @@ __all__ = [
     "Transformer",
     "TransformerConfig",
     "WordTokenizer",
+    "backbone_sbp",
+    "backbone_shardings",
     "batch_sharding",
     "benchmark",
     "bert_config",
@@ -144,4 +149,5 @@ __all__ = [
     "tokenize_texts",
     "train_spmd",
     "train_tokenizer",
+    "window_sharding",
 ]

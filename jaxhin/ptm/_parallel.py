@@ -207,3 +207,43 @@ def train_spmd(key, mesh: Mesh, cfg: ModelConfig = TINY, *, steps: int = 3,
         losses.append(loss)
     return [float(x) for x in jax.device_get(losses)]
 
+
+
+# --- The Flax backbone (`Transformer`) under data x tensor parallelism ----------------------
+
+# Megatron-LM's split of each backbone matrix over "model", by (module, parameter) name and
+# counted without the layer axis that nn.scan stacks in front: attention's fused q|k|v and
+# the MLP's first layer by output columns, their output projections by input rows (each pair
+# then needs one all-reduce), the token table by vocabulary rows. Everything else (LayerNorms,
+# positions, remaining biases) is replicated over "model"; all of it is replicated over "data".
+_BACKBONE_SPLITS = {("attn_qkv", "kernel"): 1, ("attn_qkv", "bias"): 0,
+                    ("attn_out", "kernel"): 0, ("mlp_in", "kernel"): 1, ("mlp_in", "bias"): 0,
+                    ("mlp_out", "kernel"): 0, ("wte", "embedding"): 0}
+
+
+def backbone_sbp(path, shape, mesh: Mesh) -> NdSbp:
+    """Megatron's ("data", "model") placement of a backbone parameter (or of an optimizer
+    moment of it: optax keeps the parameters' paths) from its pytree path and shape. A
+    dimension that "model" does not divide (a 65-token vocabulary on 4 devices) stays
+    replicated instead of padded."""
+    keys = [k.key for k in path if isinstance(k, jax.tree_util.DictKey)]
+    dim = _BACKBONE_SPLITS.get(tuple(keys[-2:]))
+    if dim is None:
+        return (B, B)
+    dim += 1 if "blocks" in keys else 0
+    if len(shape) <= dim or shape[dim] % mesh.shape["model"]:
+        return (B, B)
+    return (B, S(dim))
+
+
+def backbone_shardings(tree, mesh: Mesh):
+    """`NamedSharding`s of a backbone parameter (or optimizer state) pytree: `backbone_sbp`."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, leaf: to_named_sharding(backbone_sbp(path, jnp.shape(leaf), mesh), mesh,
+                                             jnp.ndim(leaf)), tree)
+
+
+def window_sharding(mesh: Mesh, ndim: int = 2) -> NamedSharding:
+    """Token windows (..., batch, seq): the batch split over "data", replicated over "model"."""
+    sbp = (S(ndim - 2), B)
+    return to_named_sharding(sbp, mesh, ndim)

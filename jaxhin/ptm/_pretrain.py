@@ -25,6 +25,7 @@ import optax
 
 from jaxhin.ptm._backbone import Transformer, TransformerConfig
 from jaxhin.ptm._objectives import clm_loss, mlm_inputs
+from jaxhin.ptm._parallel import backbone_sbp, window_sharding
 from jaxhin.train import check_at_least
 
 OBJECTIVES = ("clm", "mlm")
@@ -118,14 +119,18 @@ def loss_fn(params, model: Transformer, cfg: PretrainConfig, key, window, *, tra
     return clm_loss(logits, targets)
 
 
-@functools.partial(jax.jit, static_argnames=("model_cfg", "cfg", "mask_id"))
-def _train_step(params, opt_state, s, k_data, train_arr, *, model_cfg, cfg, mask_id):
+@functools.partial(jax.jit, static_argnames=("model_cfg", "cfg", "mask_id", "mesh"))
+def _train_step(params, opt_state, s, k_data, train_arr, *, model_cfg, cfg, mask_id,
+                mesh=None):
     """One optimizer step (module level and keyed by the frozen configs, so a second run with
-    the same settings reuses the compiled step)."""
+    the same settings reuses the compiled step). With a mesh, the windows are split over
+    "data"; the parameters arrive placed (`backbone_shardings`) and `jit` partitions the rest."""
     model = Transformer(model_cfg)
     k = jax.random.fold_in(k_data, s)
     windows = _windows(k, train_arr, cfg.accumulate * cfg.batch, cfg.seq + 1)
     windows = windows.reshape(cfg.accumulate, cfg.batch, cfg.seq + 1)
+    if mesh is not None:
+        windows = jax.lax.with_sharding_constraint(windows, window_sharding(mesh, 3))
 
     def micro(carry, xs):
         i, w = xs
@@ -170,11 +175,16 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
              cfg: PretrainConfig = PretrainConfig(), *, mask_id: int = 0,
              checkpoint_dir: str | Path | None = None, identity: dict | None = None,
              log: Callable[[str], None] = lambda s: None,
-             show_progress: bool = True) -> PretrainResult:
+             show_progress: bool = True, mesh=None) -> PretrainResult:
     """Pre-train a `Transformer(model_cfg)` on the token stream `tokens` (int array).
 
     With `checkpoint_dir`, state is saved every `checkpoint_every` steps and at the end, and a
-    run restarted with the same settings (`identity`) resumes from the newest step.
+    run restarted with the same settings (`identity`) resumes from the newest step. With
+    `mesh` (a ("data", "model") mesh from `jaxhin.sbp.make_mesh`), the parameters and the
+    optimizer state are placed as Megatron-LM places them (`backbone_sbp`) and each batch is
+    split over "data": the same steps as on one device, to float rounding. Every process of a
+    multi-process run calls it alike (`jax.distributed`); the arrays are built from each
+    process's own shards.
     """
     from jaxhin.train import fingerprint, progress, run_folder, save_checkpoint
 
@@ -184,17 +194,30 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
     if len(val_tokens) <= cfg.seq + 1 or len(train_tokens) <= cfg.seq + 1:
         raise ValueError(f"{len(tokens)} tokens are too few for windows of {cfg.seq + 1} "
                          f"in both splits (val_share {cfg.val_share})")
-    train_arr, val_arr = jnp.asarray(train_tokens), jnp.asarray(val_tokens)
     model = Transformer(model_cfg)
     k_init, k_data, k_eval = jax.random.split(key, 3)
     params = model.init(k_init, jnp.zeros((1, cfg.seq), jnp.int32))
     params = {"params": params["params"]}
     opt = optimizer(cfg)
-    opt_state = opt.init(params)
+    if mesh is None:
+        train_arr, val_arr = jnp.asarray(train_tokens), jnp.asarray(val_tokens)
+        opt_state = opt.init(params)
+    else:
+        from jaxhin.sbp import B, put_from_host
+
+        if cfg.batch % mesh.shape["data"]:
+            raise ValueError(f"batch {cfg.batch} does not split over {mesh.shape['data']} "
+                             f"data-parallel devices")
+        train_arr = put_from_host(train_tokens, (B, B), mesh)
+        val_arr = put_from_host(val_tokens, (B, B), mesh)
+        params = jax.tree_util.tree_map_with_path(
+            lambda path, leaf: put_from_host(np.asarray(leaf),
+                                             backbone_sbp(path, leaf.shape, mesh), mesh), params)
+        opt_state = jax.jit(opt.init)(params)      # moments inherit the parameters' placement
 
     def step(params, opt_state, s):
         return _train_step(params, opt_state, s, k_data, train_arr, model_cfg=model_cfg,
-                           cfg=cfg, mask_id=mask_id)
+                           cfg=cfg, mask_id=mask_id, mesh=mesh)
 
     def evaluate(params):
         return _evaluate(params, k_eval, val_arr, model_cfg=model_cfg, cfg=cfg, mask_id=mask_id)
