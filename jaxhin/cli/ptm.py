@@ -1,5 +1,6 @@
-"""`jaxhin ptm pretrain | sample | finetune`: pre-train a Transformer (CLM or MLM), sample
-from it, fine-tune it (or the shipped MiniLM, or a scratch copy) for sentence classification."""
+"""`jaxhin ptm pretrain | sample | finetune | probe`: pre-train a Transformer (CLM or MLM),
+sample from it, fine-tune it (or the shipped MiniLM, or a scratch copy) for sentence
+classification, probe its layers for word tags."""
 
 from __future__ import annotations
 
@@ -224,10 +225,67 @@ def _run_finetune(args: argparse.Namespace):
     return config, metrics
 
 
+def _probe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--init", default="minilm",
+                        help="minilm (the shipped all-MiniLM-L6-v2), scratch (the --arch "
+                             "architecture, randomly initialised: the probe's baseline), or a "
+                             "checkpoint folder")
+    parser.add_argument("--arch", default="minilm",
+                        help="architecture and tokenizer for --init scratch")
+    parser.add_argument("--tagged", choices=("brown", "synthetic"), default="synthetic",
+                        help="brown (the tagged Brown corpus from the data root's NLTK "
+                             "corpora, part of speech) or synthetic (built in: cue-word tags)")
+    parser.add_argument("--sentences", type=int, nargs=3, default=[3000, 500, 500],
+                        metavar=("TRAIN", "DEV", "TEST"))
+    parser.add_argument("--steps", type=int, default=300, help="probe optimisation steps")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation for scratch")
+
+
+def _run_probe(args: argparse.Namespace):
+    import jax
+
+    from jaxhin.data import brown_tagged, synthetic_tagged
+    from jaxhin.ptm import Transformer, load_minilm, load_pretrained, pos_probe
+
+    def backbone(name):
+        return load_minilm() if name == "minilm" else load_pretrained(name)
+
+    source = backbone(args.arch if args.init == "scratch" else args.init)
+    params = source.params
+    if args.init == "scratch":
+        import jax.numpy as jnp
+
+        params = {"params": Transformer(source.config).init(
+            jax.random.key(args.seed), jnp.zeros((1, 2), jnp.int32))["params"]}
+    tagged = brown_tagged() if args.tagged == "brown" else synthetic_tagged(args.seed)
+    if args.steps < 10:
+        raise UsageError(f"--steps must be >= 10, got {args.steps}")
+    try:
+        curve = pos_probe(source.config, params, source.tokenizer, tagged,
+                          max_len=min(128, source.config.max_len),
+                          splits=tuple(args.sentences), steps=args.steps)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    for layer, (d, t) in enumerate(zip(curve.dev_acc, curve.test_acc, strict=True)):
+        print(f"layer {layer}: dev {d:.4f}, test {t:.4f}")
+    print(f"most frequent training tag of each word: test {curve.majority_test_acc:.4f}")
+    metrics = {"dev_acc": curve.dev_acc, "test_acc": curve.test_acc,
+               "majority_test_acc": curve.majority_test_acc, "tags": curve.tags,
+               "words": curve.words,
+               "best_layer_by_dev": int(max(range(len(curve.dev_acc)),
+                                            key=curve.dev_acc.__getitem__))}
+    config = {"init": args.init, "arch": args.arch if args.init == "scratch" else None,
+              "source": source.source, "tagged": args.tagged, "sentences": args.sentences,
+              "steps": args.steps, "seed": args.seed, "backbone": source.config}
+    return config, metrics
+
+
 COMMANDS = (
     Command("pretrain", "pre-train a Transformer with CLM or MLM (nanoGPT's CPU recipe by "
                         "default)", _pretrain_arguments, _run_pretrain),
     Command("sample", "generate text from a CLM checkpoint", _sample_arguments, _run_sample),
     Command("finetune", "fine-tune (or linear-probe) a pre-trained or scratch Transformer "
                         "for sentence classification", _finetune_arguments, _run_finetune),
+    Command("probe", "layer-wise linear probes of word tags (part of speech on Brown)",
+            _probe_arguments, _run_probe),
 )

@@ -75,6 +75,7 @@ from jaxhin.data._tasks import (
     TaskFormatError,
     load_task,
     read_task_file,
+    synthetic_tagged,
     synthetic_task,
 )
 from jaxhin.data._text import TEXTS, SyntheticText, brown_tagged, load_text, synthetic_text
@@ -136,6 +137,7 @@ __all__ = [
     "remove_pending_writes",
     "synthetic_corpus",
     "synthetic_hin",
+    "synthetic_tagged",
     "synthetic_task",
     "synthetic_text",
     "tokenize",

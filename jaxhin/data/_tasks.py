@@ -204,3 +204,18 @@ def synthetic_task(seed: int = 0, *, sentences: int = 2000, vocab: int = 300, cu
 
     return TaskData("synthetic", part(n_test + n_dev, sentences), part(n_test, n_test + n_dev),
                     part(0, n_test), ("0", "1"), f"seed {seed}")
+
+
+def synthetic_tagged(seed: int = 0, *, sentences: int = 4000) -> list[list[tuple[str, str]]]:
+    """Word-tagged sentences with known tags, the built-in default for part-of-speech-style
+    probing: the words of `synthetic_task`'s sentences, each tagged "pos", "neg" (its cue
+    polarity) or "neutral"."""
+    task = synthetic_task(seed, sentences=sentences, noise=0.0)
+    cues = 20     # synthetic_task's default: w0-w19 positive, w20-w39 negative
+
+    def tag(word: str) -> str:
+        i = int(word[1:])
+        return "pos" if i < cues else "neg" if i < 2 * cues else "neutral"
+
+    texts = task.test.texts + task.dev.texts + task.train.texts
+    return [[(w, tag(w)) for w in t.split()] for t in texts]

@@ -14,9 +14,10 @@ BERT's post-LayerNorm order, so published BERT-family weights load into it (`loa
 Attention is causal (GPT, CLM) or bidirectional (BERT, MLM); positions are learned or rotary
 (RoPE: q and k rotated by position-dependent angles, no position table). Layers run under
 `nn.scan` (one compiled block, parameters stacked on a leading axis) and, when asked, under
-`nn.remat` with a `jax.checkpoint` policy. Each block `sow`s its attention probabilities in the
-"intermediates" collection for analysis. Parameters are float32; `dtype="bfloat16"` computes in
-bfloat16 where the device gains from it (logits and the loss stay float32).
+`nn.remat` with a `jax.checkpoint` policy. Each block `sow`s its attention probabilities and
+its output in the "intermediates" collection for analysis, and a head mask can switch heads
+off. Parameters are float32; `dtype="bfloat16"` computes in bfloat16 where the device gains
+from it (logits and the loss stay float32).
 """
 
 from __future__ import annotations
@@ -116,14 +117,16 @@ def rotary(x: jax.Array) -> jax.Array:
 
 
 class Block(nn.Module):
-    """One block; a scan body `(h, mask) -> (h, None)`, `mask` (B, T) marking real tokens (or
-    None) broadcast to every layer."""
+    """One block; a scan body `(h, (mask, head_mask)) -> (h, None)`: `mask` (B, T) marks real
+    tokens (or None) and is the same for every layer; `head_mask` (H,) is this layer's row of
+    the (N, H) head mask (or None), which scales each head's output (Michel et al. 2019)."""
 
     config: TransformerConfig
     train: bool = False
 
     @nn.compact
-    def __call__(self, h, mask=None):
+    def __call__(self, h, masks=(None, None)):
+        mask, head_mask = masks
         cfg = self.config
         dtype = jnp.dtype(cfg.dtype)
         b, t, d = h.shape
@@ -156,7 +159,10 @@ class Block(nn.Module):
             scores = jnp.where(keep, scores, jnp.finfo(jnp.float32).min)
         probs = jax.nn.softmax(scores, axis=-1)
         self.sow("intermediates", "attention", probs)
-        out = jnp.einsum("bhqk,bkhd->bqhd", drop(probs).astype(dtype), v).reshape(b, t, d)
+        out = jnp.einsum("bhqk,bkhd->bqhd", drop(probs).astype(dtype), v)
+        if head_mask is not None:
+            out = out * head_mask.astype(dtype)[None, None, :, None]
+        out = out.reshape(b, t, d)
         h = h + drop(dense(d, "attn_out", proj_init)(out)).astype(h.dtype)
         if pre:
             x = norm(h, "ln_2")
@@ -167,6 +173,7 @@ class Block(nn.Module):
         h = h + drop(x).astype(h.dtype)
         if not pre:
             h = norm(h, "ln_2").astype(h.dtype)
+        self.sow("intermediates", "hidden", h)
         return h, None
 
 
@@ -174,13 +181,16 @@ class Transformer(nn.Module):
     """`Transformer(config)(ids)` -> logits (B, T, V); with `positions` (B, M), the logits at
     those positions only (B, M, V), as MLM needs; with `hidden=True`, the final hidden states
     (B, T, D) (after the last LayerNorm). `mask` (B, T) marks real tokens: padded keys get no
-    attention (BERT's attention mask)."""
+    attention (BERT's attention mask). `head_mask` (N, H) scales each head's output (1 keeps,
+    0 removes a head). With `mutable=["intermediates"]`, the embedding layer's output
+    (B, T, D), each block's attention probabilities (N, B, H, T, T) and each block's output
+    (N, B, T, D) come back as "embedded", "attention" and "hidden"."""
 
     config: TransformerConfig
 
     @nn.compact
     def __call__(self, ids, *, train: bool = False, positions=None, hidden: bool = False,
-                 mask=None):
+                 mask=None, head_mask=None):
         cfg = self.config
         t = ids.shape[1]
         if t > cfg.max_len:
@@ -194,15 +204,19 @@ class Transformer(nn.Module):
             h = h + self.param("wtt", _init(), (cfg.type_vocab, cfg.width))[0][None, None]
         if cfg.norm == "post":
             h = nn.LayerNorm(epsilon=cfg.ln_eps, use_bias=cfg.bias, name="ln_e")(h)
+        self.sow("intermediates", "embedded", h)
         h = nn.Dropout(cfg.dropout, deterministic=not train)(h)
         block = Block
         policy = REMAT_POLICIES[cfg.remat]
         if cfg.remat != "none":
             block = nn.remat(Block, policy=policy, prevent_cse=False, static_argnums=())
         blocks = nn.scan(block, variable_axes={"params": 0, "intermediates": 0},
-                         split_rngs={"params": True, "dropout": True}, in_axes=nn.broadcast,
-                         length=cfg.layers)
-        h, _ = blocks(cfg, train, name="blocks")(h, mask)
+                         split_rngs={"params": True, "dropout": True},
+                         in_axes=((nn.broadcast, 0),), length=cfg.layers)
+        if head_mask is not None and head_mask.shape != (cfg.layers, cfg.heads):
+            raise ValueError(f"head_mask must be (layers, heads) = ({cfg.layers}, {cfg.heads}), "
+                             f"got {head_mask.shape}")
+        h, _ = blocks(cfg, train, name="blocks")(h, (mask, head_mask))
         h = h.astype(jnp.float32)
         if cfg.norm == "pre":
             h = nn.LayerNorm(epsilon=cfg.ln_eps, use_bias=cfg.bias, name="ln_f")(h)

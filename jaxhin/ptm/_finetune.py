@@ -18,7 +18,6 @@ measured with one recipe.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 from collections.abc import Callable
 
@@ -31,6 +30,7 @@ import optax
 from jaxhin.data import Split, TaskData
 from jaxhin.ptm._backbone import Transformer, TransformerConfig
 from jaxhin.ptm._pretrained import pad_id, pad_ids, pool, tokenize_texts
+from jaxhin.ptm._probe import linear_probe
 from jaxhin.train import check_at_least
 
 MODES = ("full", "probe")
@@ -233,48 +233,21 @@ def features(model: Classifier, params, split: Split, tokenizer, cfg: FinetuneCo
 def _probe(task: TaskData, model: Classifier, params, tokenizer, cfg: FinetuneConfig,
            log: Callable[[str], None]) -> FinetuneResult:
     began = time.perf_counter()
-    x = {name: features(model, params, getattr(task, name), tokenizer, cfg)
-         for name in ("train", "dev", "test")}
-    # Standardise by the training features (the head's scale then does not depend on the
-    # backbone's: a random network's and a trained one's are probed alike).
-    mu, sd = x["train"].mean(0), x["train"].std(0) + 1e-6
-    x = {k: jnp.asarray((v - mu) / sd) for k, v in x.items()}
-    y = {k: jnp.asarray(getattr(task, k).labels) for k in x}
-    head = params["params"]["head"]
-    opt = optax.adam(cfg.learning_rate)
-
-    def loss_fn(w):
-        logits = x["train"] @ w["kernel"] + w["bias"][None]
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, y["train"]).mean()
-        return ce + cfg.weight_decay * jnp.sum(w["kernel"] ** 2)
-
-    def acc(w, part):
-        return jnp.mean(jnp.argmax(x[part] @ w["kernel"] + w["bias"][None], -1) == y[part])
-
-    @functools.partial(jax.jit, static_argnums=2)
-    def run(w, state, steps):
-        def body(carry, _):
-            w, state = carry
-            grads = jax.grad(loss_fn)(w)
-            updates, state = opt.update(grads, state, w)
-            return (optax.apply_updates(w, updates), state), None
-        return jax.lax.scan(body, (w, state), None, length=steps)[0]
-
-    state = opt.init(head)
-    dev_acc, best, best_head = [], 0, head
-    for s in range(cfg.probe_every, cfg.probe_steps + 1, cfg.probe_every):
-        head, state = run(head, state, cfg.probe_every)
-        dev_acc.append(float(acc(head, "dev")))
-        if dev_acc[-1] > max(dev_acc[:-1], default=-1.0):
-            best, best_head = s, head
-    log(f"probe: best dev accuracy {max(dev_acc):.4f} at step {best}")
-    test = float(acc(best_head, "test"))
+    parts = ("train", "dev", "test")
+    x = {p: features(model, params, getattr(task, p), tokenizer, cfg) for p in parts}
+    y = {p: getattr(task, p).labels for p in parts}
+    probe = linear_probe(x, y, task.num_classes, learning_rate=cfg.learning_rate,
+                         weight_decay=cfg.weight_decay, steps=cfg.probe_steps,
+                         every=cfg.probe_every)
+    log(f"probe: best dev accuracy {probe.dev_acc:.4f} at step {probe.best_step}")
     # The head was trained on standardised features: fold the scaling into it, so the
     # returned parameters classify raw pooled vectors like the full model's.
-    kernel = best_head["kernel"] / jnp.asarray(sd)[:, None]
-    bias = best_head["bias"] - jnp.asarray(mu) @ kernel
-    out = {"params": {**params["params"], "head": {"kernel": kernel, "bias": bias}}}
-    return FinetuneResult(out, dev_acc, best, max(dev_acc), test, time.perf_counter() - began)
+    kernel = probe.kernel / probe.scale[:, None]
+    bias = probe.bias - probe.mean @ kernel
+    out = {"params": {**params["params"], "head": {"kernel": jnp.asarray(kernel),
+                                                   "bias": jnp.asarray(bias)}}}
+    return FinetuneResult(out, list(probe.dev_curve), probe.best_step, probe.dev_acc,
+                          probe.test_acc, time.perf_counter() - began)
 
 
 def finetune(key: jax.Array, task: TaskData, backbone: TransformerConfig, tokenizer,

@@ -64,17 +64,21 @@ def test_finetune_cli_from_a_pretrain_checkpoint(tmp_path, cli_exit_2, capsys):
     lines = [f"{i % 2} {'w1 w2' if i % 2 else 'w3 w4'} filler {i}" for i in range(60)]
     task = tmp_path / "task.txt"
     task.write_text("\n".join(lines) + "\n")
-    for init, mode in ((str(ck), "probe"), ("scratch", "full")):
+    for init, mode, seeds in ((str(ck), "probe", ["0", "1"]), ("scratch", "full", ["2"])):
         argv = ["ptm", "finetune", "--task-file", str(task), "--init", init, "--arch", str(ck),
-                "--mode", mode, "--seeds", "0", "1", "--max-len", "16", "--epochs", "1",
+                "--mode", mode, "--seeds", *seeds, "--max-len", "16", "--epochs", "1",
                 "--quiet", "--out", str(out)]
         assert main(argv) == 0
         rec = json.loads(out.read_text())
         m = rec["metrics"]
-        assert [r["seed"] for r in m["per_seed"]] == [0, 1]
+        assert [r["seed"] for r in m["per_seed"]] == [int(s) for s in seeds]
         assert m["test_acc_mean"] == pytest.approx(np.mean([r["test_acc"]
                                                             for r in m["per_seed"]]))
         assert rec["config"]["finetune"]["mode"] == mode
+    assert main(["ptm", "probe", "--init", str(ck), "--sentences", "100", "30", "30",
+                 "--steps", "20", "--quiet", "--out", str(out)]) == 0
+    m = json.loads(out.read_text())["metrics"]
+    assert len(m["test_acc"]) == 2 and m["best_layer_by_dev"] in (0, 1)     # embeddings, block
     capsys.readouterr()
     assert "expected one of synthetic" in cli_exit_2(
         ["ptm", "finetune", "--task-file", str(tmp_path / "none.txt"), "--init", str(ck),
