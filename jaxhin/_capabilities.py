@@ -42,9 +42,11 @@ CAPABILITIES: tuple[Capability, ...] = (
                "works: placements, HLO-checked boxing, op signatures, planner, actor pipeline, "
                "multi-host (issue #6)"),
     Capability("ptm", "Pre-trained models survey: pre-training, fine-tuning, probing",
-               "in progress (issue #32): char/word/BPE tokenizers, backbone (causal or "
-               "bidirectional, learned or rotary, scan, remat, bf16, attention maps), CLM and "
-               "MLM pre-training with exact resume, `ptm pretrain`, `ptm sample`"),
+               "in progress (issue #32): char/word/BPE tokenizers, backbone (GPT-2 or BERT "
+               "layout, causal or bidirectional, learned or rotary, scan, remat, bf16, attention "
+               "maps), CLM and MLM pre-training with exact resume, data x tensor parallel and "
+               "multi-process, BERT checkpoints (shipped MiniLM), fine-tuning, probes, head "
+               "importance, `ptm pretrain`, `sample`, `finetune`, `probe`"),
     Capability("structure", "Learning structures for DNNs by efficient coding",
                "works (issue #33): entropy estimators, group-sparse dictionary learning, "
                "layer-wise growth with a stopping rule, masked network vs LeNet and MLP, "

@@ -1,12 +1,16 @@
 """jaxhin.ptm: Transformer pre-training, fine-tuning and probing (pre-trained models survey).
 
 Status: in progress (issue #32). What works: tokenizers that need no download (characters,
-words, byte-level BPE via Hugging Face's `tokenizers`), the backbone (`Transformer`: pre-LN,
-causal or bidirectional, learned or rotary positions, tied embeddings, `nn.scan` over layers,
-remat policies, bfloat16 compute, attention maps sown), CLM and MLM (BERT's 80-10-10, logits at
-the masked positions only), `pretrain` (AdamW with warm-up and cosine decay, clipping,
-accumulation, orbax checkpoints with exact resume) and `generate`. Not yet: fine-tuning,
-published checkpoints, probing, data x tensor parallel training, ELECTRA.
+words, byte-level BPE via Hugging Face's `tokenizers`), the backbone (`Transformer`: pre-LN
+GPT-2 or post-LN BERT layout, causal or bidirectional, learned or rotary positions, tied
+embeddings, padding and head masks, `nn.scan` over layers, remat policies, bfloat16 compute,
+attention maps and hidden states sown), CLM and MLM (BERT's 80-10-10, logits at the masked
+positions only), `pretrain` (AdamW with warm-up and cosine decay, clipping, accumulation, orbax
+checkpoints with exact resume, data x tensor parallel over a `jaxhin.sbp` mesh, multi-process),
+`generate`, published BERT-family checkpoints (`load_bert`; the shipped all-MiniLM-L6-v2 is
+`load_minilm`), `finetune` for sentence classification (full or linear probe), layer-wise
+probes (`pos_probe`) and head-masking importance. Not yet: ELECTRA, a jaxhin.remat plan as
+the remat policy.
 
 Also here, for `jaxhin.sbp`: the functional GPT written in its registered ops, that
 `jaxhin sbp plan` places and `jaxhin sbp pipeline` runs (`benchmark`, `megatron_sbp`,
@@ -14,6 +18,9 @@ Also here, for `jaxhin.sbp`: the functional GPT written in its registered ops, t
 
 Example:
   >>> from jaxhin import ptm
+  >>> minilm = ptm.load_minilm()                   # doctest: +SKIP
+  >>> ptm.sentence_embeddings(minilm, ["a fine film"]).shape  # doctest: +SKIP
+  (1, 384)
   >>> from jaxhin.data import load_text
   >>> text = load_text("synthetic")
   >>> tok = ptm.train_tokenizer("char", text)
