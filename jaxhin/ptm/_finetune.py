@@ -18,6 +18,7 @@ measured with one recipe.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 
@@ -123,10 +124,12 @@ def _encode(split: Split, tokenizer, cfg: FinetuneConfig) -> _Encoded:
     return _Encoded(seqs, np.asarray([len(s) for s in seqs]), split.labels, pad_id(tokenizer))
 
 
-def _batches(data: _Encoded, batch: int, order: np.ndarray):
+def _batches(data: _Encoded, batch: int, order: np.ndarray, *, full: bool = False):
+    """Padded batches in `order`; with `full`, every batch has `batch` rows (the last one
+    padded with empty rows: one compiled shape per length bucket when evaluating)."""
     for i in range(0, len(order), batch):
         idx = order[i:i + batch]
-        ids, mask = pad_ids([data.seqs[j] for j in idx], data.pad)
+        ids, mask = pad_ids([data.seqs[j] for j in idx], data.pad, rows=batch if full else None)
         yield ids, mask, data.labels[idx]
 
 
@@ -148,9 +151,65 @@ def _bucketed(key, data: _Encoded, batch: int) -> np.ndarray:
 def _accuracy(predict, params, data: _Encoded) -> float:
     order = np.argsort(data.lengths, kind="stable")     # similar lengths: little padding
     hits = 0
-    for ids, mask, labels in _batches(data, 128, order):
-        hits += int((np.asarray(predict(params, ids, mask)) == labels).sum())
+    for ids, mask, labels in _batches(data, 128, order, full=True):
+        hits += int((np.asarray(predict(params, ids, mask))[:len(labels)] == labels).sum())
     return hits / max(len(data.seqs), 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """A `Classifier`'s fields, hashable: the static key of the compiled steps below, so
+    seeds and calls with the same model reuse one compilation."""
+
+    config: TransformerConfig
+    classes: int
+    pooling: str
+    dropout: float
+
+    def model(self) -> Classifier:
+        return Classifier(self.config, self.classes, self.pooling, self.dropout)
+
+
+def _optimizer(cfg: FinetuneConfig, total: int) -> optax.GradientTransformation:
+    """Clip, then AdamW with linear warm-up and linear decay to 0 (BERT's schedule); weight
+    decay on matrices and embedding tables only."""
+    warm = int(cfg.warmup_share * total)
+    schedule = optax.join_schedules(
+        [optax.linear_schedule(0.0, cfg.learning_rate, max(warm, 1)),
+         optax.linear_schedule(cfg.learning_rate, 0.0, max(total - warm, 1))], [warm])
+
+    def decay(params):
+        return jax.tree_util.tree_map_with_path(
+            lambda path, _: getattr(path[-1], "key", None) in ("kernel", "embedding", "wpe",
+                                                                "wtt"), params)
+
+    return optax.chain(optax.clip_by_global_norm(cfg.clip),
+                       optax.adamw(schedule, weight_decay=cfg.weight_decay, mask=decay))
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "cfg", "total"))
+def _train_step(params, opt_state, k, ids, mask, labels, *, spec: _Spec, cfg: FinetuneConfig,
+                total: int):
+    model = spec.model()
+
+    def loss_fn(p):
+        logits = model.apply(p, ids, mask, train=True, rngs={"dropout": k})
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = _optimizer(cfg, total).update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+@functools.partial(jax.jit, static_argnames=("spec",))
+def _predict(params, ids, mask, *, spec: _Spec):
+    return jnp.argmax(spec.model().apply(params, ids, mask), -1)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "pooling"))
+def _embed(params, ids, mask, *, config: TransformerConfig, pooling: str):
+    h = Transformer(config).apply(params, ids, mask=mask, hidden=True)
+    return pool(h, mask, pooling)
 
 
 def _full(key, task: TaskData, model: Classifier, params, tokenizer, cfg: FinetuneConfig,
@@ -160,30 +219,15 @@ def _full(key, task: TaskData, model: Classifier, params, tokenizer, cfg: Finetu
     n = len(task.train)
     steps_per_epoch = -(-n // cfg.batch)
     total = steps_per_epoch * cfg.epochs
-    warm = int(cfg.warmup_share * total)
-    schedule = optax.join_schedules(
-        [optax.linear_schedule(0.0, cfg.learning_rate, max(warm, 1)),
-         optax.linear_schedule(cfg.learning_rate, 0.0, max(total - warm, 1))], [warm])
-    decay = jax.tree_util.tree_map_with_path(
-        lambda path, _: getattr(path[-1], "key", None) in ("kernel", "embedding", "wpe", "wtt"),
-        params)
-    opt = optax.chain(optax.clip_by_global_norm(cfg.clip),
-                      optax.adamw(schedule, weight_decay=cfg.weight_decay, mask=decay))
-    opt_state = opt.init(params)
+    opt_state = _optimizer(cfg, total).init(params)
+    spec = _Spec(model.config, model.classes, model.pooling, model.dropout)
 
-    @jax.jit
     def step(params, opt_state, k, ids, mask, labels):
-        def loss_fn(p):
-            logits = model.apply(p, ids, mask, train=True, rngs={"dropout": k})
-            return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+        return _train_step(params, opt_state, k, ids, mask, labels, spec=spec, cfg=cfg,
+                           total=total)
 
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = opt.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    @jax.jit
     def predict(params, ids, mask):
-        return jnp.argmax(model.apply(params, ids, mask), -1)
+        return _predict(params, ids, mask, spec=spec)
 
     k_order, k_drop = jax.random.split(key)
     train, dev = _encode(task.train, tokenizer, cfg), _encode(task.dev, tokenizer, cfg)
@@ -215,18 +259,13 @@ def _full(key, task: TaskData, model: Classifier, params, tokenizer, cfg: Finetu
 def features(model: Classifier, params, split: Split, tokenizer, cfg: FinetuneConfig
              ) -> np.ndarray:
     """The frozen backbone's pooled vectors (N, D) of a split's sentences."""
-    backbone = Transformer(model.config)
-
-    @jax.jit
-    def embed(p, ids, mask):
-        return pool(backbone.apply(p, ids, mask=mask, hidden=True), mask, model.pooling)
-
     sub = {"params": params["params"]["backbone"]}
     data = _encode(split, tokenizer, cfg)
     order = np.argsort(data.lengths, kind="stable")
     out = np.zeros((len(split), model.config.width), np.float32)
-    for i, (ids, mask, _) in enumerate(_batches(data, 128, order)):
-        out[order[i * 128:(i + 1) * 128]] = np.asarray(embed(sub, ids, mask))
+    for i, (ids, mask, labels) in enumerate(_batches(data, 128, order, full=True)):
+        vectors = _embed(sub, ids, mask, config=model.config, pooling=model.pooling)
+        out[order[i * 128:(i + 1) * 128]] = np.asarray(vectors)[:len(labels)]
     return out
 
 

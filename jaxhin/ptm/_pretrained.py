@@ -228,13 +228,16 @@ def tokenize_texts(tokenizer, texts, max_len: int) -> list[list[int]]:
     return [[tokenizer.cls_id, *tokenizer.encode(t).tolist()][:max_len] for t in texts]
 
 
-def pad_ids(seqs, pad: int, *, multiple: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def pad_ids(seqs, pad: int, *, multiple: int = 16, rows: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Token ids (B, T) and a mask of real tokens (B, T), padded with `pad` to the longest
-    sequence rounded up to `multiple` (few shapes, few compilations)."""
+    sequence rounded up to `multiple` (few shapes, few compilations); with `rows`, padded to
+    that many rows too (empty rows have an all-False mask)."""
     longest = max((len(s) for s in seqs), default=1)
     t = -(-longest // multiple) * multiple
-    ids = np.full((len(seqs), t), pad, np.int32)
-    mask = np.zeros((len(seqs), t), bool)
+    n = max(len(seqs), rows or 0)
+    ids = np.full((n, t), pad, np.int32)
+    mask = np.zeros((n, t), bool)
     for i, s in enumerate(seqs):
         ids[i, :len(s)] = s
         mask[i, :len(s)] = True

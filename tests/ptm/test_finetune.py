@@ -18,16 +18,16 @@ from jaxhin.ptm import (
     train_tokenizer,
 )
 
-TASK = synthetic_task(0, sentences=1000, noise=0.0)
+TASK = synthetic_task(0, sentences=800, noise=0.0)
 TOK = train_tokenizer("word", " ".join(TASK.train.texts))
 BACKBONE = TransformerConfig(vocab_size=TOK.vocab_size, width=32, layers=1, heads=2,
                              max_len=32, causal=False)
 
 
 def test_full_fine_tuning_learns_the_rule_and_selects_on_dev():
-    cfg = FinetuneConfig(epochs=4, learning_rate=3e-3, max_len=32, dropout=0.0)
+    cfg = FinetuneConfig(epochs=3, learning_rate=3e-3, max_len=32, dropout=0.0)
     r = finetune(jax.random.key(0), TASK, BACKBONE, TOK, cfg, show_progress=False)
-    assert len(r.dev_acc) == 4 and r.best == int(np.argmax(r.dev_acc)) + 1
+    assert len(r.dev_acc) == 3 and r.best == int(np.argmax(r.dev_acc)) + 1
     assert r.best_dev_acc == max(r.dev_acc) > 0.8 and r.test_acc > 0.8
 
 
@@ -64,17 +64,16 @@ def test_finetune_cli_from_a_pretrain_checkpoint(tmp_path, cli_exit_2, capsys):
     lines = [f"{i % 2} {'w1 w2' if i % 2 else 'w3 w4'} filler {i}" for i in range(60)]
     task = tmp_path / "task.txt"
     task.write_text("\n".join(lines) + "\n")
-    for init, mode, seeds in ((str(ck), "probe", ["0", "1"]), ("scratch", "full", ["2"])):
-        argv = ["ptm", "finetune", "--task-file", str(task), "--init", init, "--arch", str(ck),
-                "--mode", mode, "--seeds", *seeds, "--max-len", "16", "--epochs", "1",
-                "--quiet", "--out", str(out)]
-        assert main(argv) == 0
-        rec = json.loads(out.read_text())
-        m = rec["metrics"]
-        assert [r["seed"] for r in m["per_seed"]] == [int(s) for s in seeds]
-        assert m["test_acc_mean"] == pytest.approx(np.mean([r["test_acc"]
-                                                            for r in m["per_seed"]]))
-        assert rec["config"]["finetune"]["mode"] == mode
+    # The full fine-tuning path is the library's (tested above); here the CLI's own parts:
+    # a jaxhin checkpoint as --init, several seeds, the record.
+    argv = ["ptm", "finetune", "--task-file", str(task), "--init", str(ck), "--mode", "probe",
+            "--seeds", "0", "1", "--max-len", "16", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    rec = json.loads(out.read_text())
+    m = rec["metrics"]
+    assert [r["seed"] for r in m["per_seed"]] == [0, 1]
+    assert m["test_acc_mean"] == pytest.approx(np.mean([r["test_acc"] for r in m["per_seed"]]))
+    assert rec["config"]["finetune"]["mode"] == "probe" and rec["config"]["init"] == str(ck)
     assert main(["ptm", "probe", "--init", str(ck), "--sentences", "100", "30", "30",
                  "--steps", "20", "--quiet", "--out", str(out)]) == 0
     m = json.loads(out.read_text())["metrics"]
