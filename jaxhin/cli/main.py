@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import math
 import os
 import sys
 import time
@@ -71,6 +72,35 @@ def output_file(value: str) -> Path:
         return check_output_file(value, "")
     except OutputError as err:
         raise argparse.ArgumentTypeError(str(err).strip()) from None
+
+
+def mesh_arg(text: str) -> dict[str, int]:
+    """argparse type of --mesh: "data=2,model=4" -> {"data": 2, "model": 4}."""
+    from jaxhin.sbp import parse_mesh
+
+    try:
+        return parse_mesh(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def mesh_size(args: argparse.Namespace) -> int:
+    """Devices that --mesh needs (a `Command.devices`)."""
+    return math.prod(args.mesh.values())
+
+
+def mesh_for(axes: dict[str, int]):
+    """The mesh of --mesh, through `jaxhin.sbp.make_mesh`, or a one-line error."""
+    import jax
+
+    from jaxhin.sbp import make_mesh
+
+    needed = math.prod(axes.values())
+    if needed > jax.device_count():
+        raise UsageError(f"--mesh {axes} needs {needed} devices, this process has "
+                         f"{jax.device_count()} (on CPU jaxhin adds host devices itself unless "
+                         f"XLA_FLAGS already sets --xla_force_host_platform_device_count)")
+    return make_mesh(axes, jax.devices()[:needed])
 
 
 def output_dir(value: str) -> Path:

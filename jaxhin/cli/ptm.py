@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import json
 
-from jaxhin.cli.main import Command, UsageError, output_dir
+from jaxhin.cli.main import Command, UsageError, mesh_arg, mesh_for, output_dir
 
 
 def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +42,17 @@ def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-dir", type=output_dir, default=None,
                         help="save the model (parameters, tokenizer, config) here every "
                              "--checkpoint-every steps; the same command resumes from it")
+    parser.add_argument("--mesh", type=mesh_arg, default=None,
+                        help="data x tensor parallel over a mesh, e.g. data=2,model=4: "
+                             "Megatron-LM's placements from jaxhin.sbp, batches split over "
+                             "data (default: one device)")
     parser.add_argument("--seed", type=int, default=0)
+
+
+def _pretrain_devices(args: argparse.Namespace) -> int:
+    import math
+
+    return math.prod(args.mesh.values()) if args.mesh else 1
 
 
 def _configs(args, vocab_size: int):
@@ -90,9 +100,18 @@ def _run_pretrain(args: argparse.Namespace):
     print(f"{args.corpus}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer}); "
           f"{model_cfg.layers} layers x {model_cfg.width}, {train_cfg.objective}, "
           f"{train_cfg.steps} steps")
+    mesh = None
+    if args.mesh is not None:
+        if set(args.mesh) != {"data", "model"}:
+            raise UsageError(f"--mesh {args.mesh}: expected the axes data and model, e.g. "
+                             f"data=2,model=4")
+        if args.checkpoint_dir is not None:
+            raise UsageError("--mesh with --checkpoint-dir is not supported yet: checkpoints "
+                             "are saved from one device")
+        mesh = mesh_for(args.mesh)
     start = time.perf_counter()
     try:
-        result = pretrain(jax.random.key(args.seed), ids, model_cfg, train_cfg,
+        result = pretrain(jax.random.key(args.seed), ids, model_cfg, train_cfg, mesh=mesh,
                           mask_id=tokenizer.mask_id, checkpoint_dir=args.checkpoint_dir,
                           identity={"corpus": args.corpus, "tokenizer": args.tokenizer,
                                     "seed": args.seed},
@@ -114,7 +133,7 @@ def _run_pretrain(args: argparse.Namespace):
           + (f" (the text's entropy rate: {metrics['entropy_rate']:.4f} nats per character)"
              if "entropy_rate" in metrics else ""))
     config = {"corpus": args.corpus, "tokenizer": args.tokenizer, "seed": args.seed,
-              "model": model_cfg, "pretrain": train_cfg}
+              "mesh": args.mesh, "model": model_cfg, "pretrain": train_cfg}
     return config, metrics
 
 
@@ -282,7 +301,8 @@ def _run_probe(args: argparse.Namespace):
 
 COMMANDS = (
     Command("pretrain", "pre-train a Transformer with CLM or MLM (nanoGPT's CPU recipe by "
-                        "default)", _pretrain_arguments, _run_pretrain),
+                        "default)", _pretrain_arguments, _run_pretrain,
+            devices=_pretrain_devices),
     Command("sample", "generate text from a CLM checkpoint", _sample_arguments, _run_sample),
     Command("finetune", "fine-tune (or linear-probe) a pre-trained or scratch Transformer "
                         "for sentence classification", _finetune_arguments, _run_finetune),

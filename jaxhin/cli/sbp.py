@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import time
 
-from jaxhin.cli.main import Command, UsageError, output_file
+from jaxhin.cli.main import Command, UsageError, mesh_arg, mesh_for, mesh_size, output_file
 
 
 def _positive(text: str) -> int:
@@ -23,15 +22,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
-
-
-def _mesh_arg(text: str) -> dict[str, int]:
-    from jaxhin.sbp import parse_mesh
-
-    try:
-        return parse_mesh(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _model_options(parser: argparse.ArgumentParser, defaults) -> None:
@@ -45,30 +35,13 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--model", choices=("mlp", "gpt-block", "embedding-mlp", "gpt"),
                         default="gpt-block", help="benchmark graph (default gpt-block)")
-    parser.add_argument("--mesh", type=_mesh_arg, default={"data": 2, "model": 4},
+    parser.add_argument("--mesh", type=mesh_arg, default={"data": 2, "model": 4},
                         help="mesh axes, e.g. data=2,model=4 (default)")
     parser.add_argument("--exhaustive", action="store_true",
                         help="also compute the exact optimum by exhaustive search and compare")
     parser.add_argument("--param-memory-cost", type=float, default=0.0,
                         help="seconds per parameter byte held per device (default 0)")
     _model_options(parser, ModelConfig())
-
-
-def _mesh_size(args: argparse.Namespace) -> int:
-    return math.prod(args.mesh.values())
-
-
-def _mesh_for(axes: dict[str, int]):
-    import jax
-
-    from jaxhin.sbp import make_mesh
-
-    needed = math.prod(axes.values())
-    if needed > jax.device_count():
-        raise UsageError(f"--mesh {axes} needs {needed} devices, this process has "
-                         f"{jax.device_count()} (on CPU jaxhin adds host devices itself unless "
-                         f"XLA_FLAGS already sets --xla_force_host_platform_device_count)")
-    return make_mesh(axes, jax.devices()[:needed])
 
 
 def _run_plan(args: argparse.Namespace):
@@ -86,7 +59,7 @@ def _run_plan(args: argparse.Namespace):
     )
 
     cfg = ModelConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ModelConfig)})
-    mesh = _mesh_for(args.mesh)
+    mesh = mesh_for(args.mesh)
     cost = CostModel(param_memory_cost=args.param_memory_cost)
     fn, shapes, data_inputs = benchmark(args.model, cfg)
     batch_axis = "data" if "data" in mesh.axis_names else mesh.axis_names[0]
@@ -188,7 +161,7 @@ def _run_pipeline(args: argparse.Namespace):
 
 COMMANDS = (
     Command("plan", "plan SBP placements of a benchmark graph and check them against HLO",
-            _plan_arguments, _run_plan, devices=_mesh_size),
+            _plan_arguments, _run_plan, devices=mesh_size),
     Command("pipeline", "run a pipelined GPT step on the actor runtime; report the bubble",
             _pipeline_arguments, _run_pipeline, devices=lambda args: 2 * args.stages),
 )

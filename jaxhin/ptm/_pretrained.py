@@ -66,7 +66,7 @@ def minilm_path() -> Path:
 
 def _read_json(path: Path, what: str) -> dict:
     if not path.is_file():
-        raise DataError(f"{path}: missing; a BERT checkpoint folder needs {what}")
+        raise DataError(f"{path}: missing; {what}")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -158,7 +158,8 @@ def load_bert(folder: str | os.PathLike[str]) -> Pretrained:
     if not path.is_dir():
         raise DataError(f"{path}: not a folder; expected a checkpoint folder with config.json, "
                         f"model.safetensors and tokenizer.json")
-    cfg = bert_config(_read_json(path / "config.json", "config.json"), str(path / "config.json"))
+    cfg = bert_config(_read_json(path / "config.json", "a BERT checkpoint folder needs "
+                                 "config.json"), str(path / "config.json"))
     weights_file = path / "model.safetensors"
     if not weights_file.is_file():
         raise DataError(f"{weights_file}: missing; a checkpoint folder needs model.safetensors")
@@ -170,9 +171,9 @@ def load_bert(folder: str | os.PathLike[str]) -> Pretrained:
     tokenizer.no_padding()
     pooling, normalize = "cls", False
     if (path / "1_Pooling" / "config.json").is_file():     # a sentence-transformers model
-        pool = _read_json(path / "1_Pooling" / "config.json", "a pooling config")
+        pool = _read_json(path / "1_Pooling" / "config.json", "expected a pooling config")
         pooling = "mean" if pool.get("pooling_mode_mean_tokens") else "cls"
-        modules = (_read_json(path / "modules.json", "modules.json")
+        modules = (_read_json(path / "modules.json", "expected modules.json")
                    if (path / "modules.json").is_file() else [])
         normalize = any(m.get("type", "").endswith("Normalize") for m in modules)
     return Pretrained(cfg, params, tokenizer, pooling, normalize, str(path))
@@ -189,8 +190,10 @@ def load_jaxhin_checkpoint(folder: str | os.PathLike[str]) -> Pretrained:
     from jaxhin.train import latest_step, restore_checkpoint
 
     path = Path(folder)
-    cfg = TransformerConfig(**_read_json(path / "model.json", "model.json (a --checkpoint-dir "
-                                                                "of `jaxhin ptm pretrain`)"))
+    if not (path / "model.json").is_file():
+        raise DataError(f"{path}: no model.json; expected a --checkpoint-dir of `jaxhin ptm "
+                        f"pretrain`")
+    cfg = TransformerConfig(**_read_json(path / "model.json", "expected model.json"))
     if not (path / "tokenizer.json").is_file():
         raise DataError(f"{path / 'tokenizer.json'}: missing; a --checkpoint-dir of `jaxhin "
                         f"ptm pretrain` saves its tokenizer there")

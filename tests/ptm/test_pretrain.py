@@ -89,8 +89,21 @@ def test_pretrain_and_sample_cli(tmp_path, capsys):
     assert len(capsys.readouterr().out.strip()) >= 2
 
 
+@pytest.mark.devices(8)
+def test_pretrain_cli_on_a_mesh(tmp_path):
+    out = tmp_path / "r.json"
+    argv = ["ptm", "pretrain", "--steps", "6", "--layers", "1", "--width", "32", "--heads", "4",
+            "--seq", "32", "--batch", "4", "--eval-every", "6", "--mesh", "data=2,model=4",
+            "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    rec = json.loads(out.read_text())
+    assert rec["config"]["mesh"] == {"data": 2, "model": 4} and rec["metrics"]["steps"] == 6
+
+
 def test_cli_errors_are_one_line(tmp_path, cli_exit_2):
     assert "divisible" in cli_exit_2(["ptm", "pretrain", "--width", "30"]).err
+    assert "expected the axes data and model" in cli_exit_2(
+        ["ptm", "pretrain", "--mesh", "x=2"]).err
     assert "no model.json" in cli_exit_2(["ptm", "sample", "--ckpt", str(tmp_path)]).err
     assert "expected one of shakespeare" in cli_exit_2(
         ["ptm", "pretrain", "--corpus", str(tmp_path / "none.txt")]).err
