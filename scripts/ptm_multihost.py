@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     result = pretrain(jax.random.key(args.seed), tok.encode(text), model, cfg,
                       show_progress=False, mesh=make_mesh(axes))
     wall = time.perf_counter() - start
-    print("loss:", " ".join(f"{x:.7f}" for x in result.losses))
+    print("losses:", " ".join(f"{x:.7f}" for x in result.losses))
     if args.out and jax.process_index() == 0:
         write_results(args.out, make_results(
             system="ptm", command="multihost", config=vars(args),

@@ -134,3 +134,24 @@ def run_multihost(tmp_path):
         return json.loads(out.read_text()), [o for o, _ in outs]
 
     return run
+
+
+@pytest.fixture
+def two_processes_match_one(run_multihost):
+    """`check(script, steps)`: a `scripts/*_multihost.py` run as 1 process x 8 devices and as
+    2 processes x 4 gives the same training losses (1e-5), they fall, and process 1 prints
+    them too (its `losses:` line). Returns the 1-process record."""
+
+    def check(script, steps):
+        one, _ = run_multihost(script)
+        multi, stdouts = run_multihost(script, processes=2)
+        single = one["metrics"]["losses"]
+        assert multi["env"]["process_count"] == 2 and multi["env"]["device_count"] == 8
+        assert len(single) == steps and single[-1] < single[0]  # it trains
+        for a, b in zip(single, multi["metrics"]["losses"], strict=True):
+            assert abs(a - b) <= 1e-5
+        (line,) = [ln for ln in stdouts[1].splitlines() if ln.startswith("losses:")]
+        assert line.split()[1:] == [f"{x:.7f}" for x in multi["metrics"]["losses"]]
+        return one
+
+    return check
