@@ -169,6 +169,15 @@ def _run_sample(args: argparse.Namespace):
             "seed": args.seed}, {"text": text}
 
 
+def _source(args: argparse.Namespace):
+    """The checkpoint --init names (or, for --init scratch, the one --arch names, whose config
+    and tokenizer are then used with fresh weights)."""
+    from jaxhin.ptm import load_minilm, load_pretrained
+
+    name = args.arch if args.init == "scratch" else args.init
+    return load_minilm() if name == "minilm" else load_pretrained(name)
+
+
 def _finetune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-file", default="synthetic",
                         help="sst2, sst1, cr, mr, mpqa (from the data root's "
@@ -202,12 +211,9 @@ def _run_finetune(args: argparse.Namespace):
     import numpy as np
 
     from jaxhin.data import load_task
-    from jaxhin.ptm import FinetuneConfig, finetune, load_minilm, load_pretrained
+    from jaxhin.ptm import FinetuneConfig, finetune
 
-    def backbone(name):
-        return load_minilm() if name == "minilm" else load_pretrained(name)
-
-    source = backbone(args.arch if args.init == "scratch" else args.init)
+    source = _source(args)
     try:
         cfg = FinetuneConfig(mode=args.mode, epochs=args.epochs, batch=args.batch,
                              learning_rate=args.lr or (5e-5 if args.mode == "full" else 1e-2),
@@ -264,12 +270,9 @@ def _run_probe(args: argparse.Namespace):
     import jax
 
     from jaxhin.data import brown_tagged, synthetic_tagged
-    from jaxhin.ptm import Transformer, load_minilm, load_pretrained, pos_probe
+    from jaxhin.ptm import Transformer, pos_probe
 
-    def backbone(name):
-        return load_minilm() if name == "minilm" else load_pretrained(name)
-
-    source = backbone(args.arch if args.init == "scratch" else args.init)
+    source = _source(args)
     params = source.params
     if args.init == "scratch":
         import jax.numpy as jnp

