@@ -24,7 +24,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
-	$(BIN)/jaxhin hin train --model aghint --compare gat --out demo.json
+	$(BIN)/jaxhin hin train --model aghint --compare gat --seeds 0 1 2 --out demo.json
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -38,6 +38,7 @@ from jaxhin.data._hgb import (
     feature_specs,
     load_hgb,
     load_hgb_folder,
+    save_hgb_folder,
 )
 from jaxhin.data._images import ImageData, ImageFormatError, load_digits, load_idx_folder, read_idx
 from jaxhin.data._io import (
@@ -135,6 +136,7 @@ __all__ = [
     "read_task_file",
     "read_vocab",
     "remove_pending_writes",
+    "save_hgb_folder",
     "synthetic_corpus",
     "synthetic_hin",
     "synthetic_tagged",

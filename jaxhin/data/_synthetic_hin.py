@@ -2,11 +2,22 @@
 
 Types: author (target, binary attributes), paper (binary attributes), venue (featureless);
 relations author-paper, paper-author, paper-venue, venue-paper. Every author and paper has a
-class; attributes are class-conditional Bernoulli bags (a block of `attr_dim // C` features per
-class is switched on with probability `signal`, the rest with `noise`); an author writes
-`papers_per_author` papers, each of its own class with probability `homophily`. A fraction
-`disparate` of authors draw their attributes from another class than their own, so their
-attributes disagree with their neighbours' (the case AGHINT targets).
+class; attributes are class-conditional Bernoulli bags of the node's own class (a block of
+`attr_dim // C` features per class is switched on with probability `signal`, the rest with
+`noise`), so attributes carry the class. An author writes `papers_per_author` papers, each of
+its community's class with probability `homophily` (else any paper); an ordinary author's
+community is its own class, but a fraction `disparate` of authors belong to another class's
+community: their papers and co-authors are mostly of that class, so their neighbours'
+attributes disagree with theirs and message passing pulls them towards the wrong class (the
+case AGHINT targets: attribute disparity with the neighbourhood).
+
+With the defaults a node's own attributes are strong evidence (9.6 expected on-bits in its
+class's block of 32 against 1.6 in another's), and its neighbourhood points to its community:
+a model that averages a node with its neighbours is right on ordinary authors and wrong on
+most disparate ones (GAT, HGB's recipe, seeds 0-1: Micro-F1 86.8 overall, 100.0 in the least
+and 60.4 in the most disparate test quintile), while one that keeps the node's own attributes
+apart from its messages need not be. The sizes keep `make demo` (AGHINT and GAT, three seeds)
+within a few minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -23,8 +34,8 @@ from jaxhin.data._hgb import HgbData
 class SyntheticHinConfig:
     """Sizes and knobs of the generator (see the module docstring)."""
 
-    num_authors: int = 2000
-    num_papers: int = 4000
+    num_authors: int = 1000
+    num_papers: int = 2000
     num_venues: int = 20
     num_classes: int = 4
     attr_dim: int = 128
@@ -46,23 +57,23 @@ def _attributes(key, classes: np.ndarray, cfg: SyntheticHinConfig) -> np.ndarray
 def synthetic_hin(key: jax.Array, cfg: SyntheticHinConfig = SyntheticHinConfig()
                   ) -> tuple[HgbData, np.ndarray]:
     """Draw a typed graph; returns `(data, disparate)` with `disparate` the (num_authors,) mask
-    of authors whose attributes come from another class."""
+    of authors placed in another class's community."""
     keys = jax.random.split(key, 10)
     c, a, p, v = cfg.num_classes, cfg.num_authors, cfg.num_papers, cfg.num_venues
     author_class = np.asarray(jax.random.randint(keys[0], (a,), 0, c))
     paper_class = np.asarray(jax.random.randint(keys[1], (p,), 0, c))
     disparate = np.asarray(jax.random.uniform(keys[2], (a,))) < cfg.disparate
     shift = np.asarray(jax.random.randint(keys[3], (a,), 1, c))
-    attr_class = np.where(disparate, (author_class + shift) % c, author_class)
-    author_attr = _attributes(keys[4], attr_class, cfg)
+    community = np.where(disparate, (author_class + shift) % c, author_class)
+    author_attr = _attributes(keys[4], author_class, cfg)
     paper_attr = _attributes(keys[5], paper_class, cfg)
-    # author -> papers: same class with probability `homophily`, else any paper
+    # author -> papers: of its community's class with probability `homophily`, else any paper
     by_class = np.argsort(paper_class, kind="stable")  # papers grouped by class, ids ascending
     class_start = np.searchsorted(paper_class[by_class], np.arange(c))
     class_size = np.bincount(paper_class, minlength=c)
     same = np.asarray(jax.random.uniform(keys[6], (a, cfg.papers_per_author))) < cfg.homophily
     u = np.asarray(jax.random.uniform(keys[7], (a, cfg.papers_per_author)))
-    own = author_class[:, None]
+    own = community[:, None]
     pick_same = by_class[class_start[own] + (u * class_size[own]).astype(np.int64)]
     pick_any = (u * p).astype(np.int64)
     papers = np.where(same, pick_same, pick_any)

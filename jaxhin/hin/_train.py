@@ -289,27 +289,35 @@ def summarize_seeds(data: HgbData, results: list[SeedResult], *, disparity_hops:
         per_seed = [f1_by_quintile(data, r.test_logits, test_disparity) for r in results]
         metrics["disparity_quintiles"] = [
             {**rows[0], "macro_f1": statistics.mean(r["macro_f1"] for r in rows),
-             "micro_f1": statistics.mean(r["micro_f1"] for r in rows)}
+             "micro_f1": statistics.mean(r["micro_f1"] for r in rows),
+             "micro_f1_per_seed": [r["micro_f1"] for r in rows]}
             for rows in zip(*per_seed, strict=True)]
     return metrics
 
 
 def side_by_side(runs: dict[str, dict]) -> str:
     """Overall F1 and F1 per disparity quintile of several models' `run_seeds` metrics, as a
-    text table with a column per model."""
+    text table with a column per model; with quintiles, also the first model's Micro-F1 gain
+    over each other model per quintile, mean ± population std of the per-seed differences
+    (runs of the same seeds, paired by seed)."""
     names = list(runs)
-    lines = ["".ljust(26) + "".join(f"{name:>16}" for name in names)]
+    first, others = names[0], names[1:]
+    lines = ["".ljust(26) + "".join(f"{name:>16}" for name in names)
+             + "".join(f"{first + ' - ' + o:>18}" for o in others)]
     for key in ("micro_f1", "macro_f1"):
         label = "Micro-F1" if key == "micro_f1" else "Macro-F1"
         lines.append(label.ljust(26) + "".join(
             f"{runs[n][key + '_mean']:>9.2f} ± {runs[n][key + '_std']:4.2f}" for n in names))
-    first = runs[names[0]].get("disparity_quintiles", [])
-    if first:
+    quintiles = runs[first].get("disparity_quintiles", [])
+    if quintiles:
         lines.append("Micro-F1 by disparity quintile (test nodes; 1 = most like their "
                      "neighbours)")
-    for q, row in enumerate(first):
+    for q, row in enumerate(quintiles):
         label = f"  {row['quintile']} [{row['low']:.3f}, {row['high']:.3f}]"
-        lines.append(label.ljust(26) + "".join(
-            f"{runs[n]['disparity_quintiles'][q]['micro_f1']:>16.2f}" for n in names))
+        cells = [f"{runs[n]['disparity_quintiles'][q]['micro_f1']:>16.2f}" for n in names]
+        for o in others:
+            gain = np.subtract(row["micro_f1_per_seed"],
+                               runs[o]["disparity_quintiles"][q]["micro_f1_per_seed"])
+            cells.append(f"{gain.mean():>+11.2f} ± {gain.std():4.2f}")
+        lines.append(label.ljust(26) + "".join(cells))
     return "\n".join(lines)
-

@@ -139,3 +139,53 @@ def test_missing_file_is_named(tmp_path, write_hgb):
     with pytest.raises(FileNotFoundError, match=r"lacks link\.dat"):
         load_hgb_folder(folder, cache=tmp_path / "c")
     shutil.rmtree(folder)
+
+
+def _small_synthetic():
+    import jax
+
+    from jaxhin.data import SyntheticHinConfig, synthetic_hin
+
+    return synthetic_hin(jax.random.key(1), SyntheticHinConfig(
+        num_authors=60, num_papers=90, num_venues=4, attr_dim=8))[0]
+
+
+def test_saved_folder_loads_back_the_same_graph(tmp_path):
+    from jaxhin.data import save_hgb_folder
+
+    data = _small_synthetic()
+    back = load_hgb_folder(save_hgb_folder(data, tmp_path / "syn"), cache=tmp_path / "c")
+    assert (back.node_types, back.edge_types, back.class_names, back.target_type) == (
+        data.node_types, data.edge_types, data.class_names, data.target_type)
+    for name in ("type_offsets", "src", "dst", "edge_type", "weight", "labelled_ids",
+                 "labelled", "test_ids", "test_labels"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(data, name), err_msg=name)
+    for t in range(3):
+        np.testing.assert_array_equal(back.dense(t), data.dense(t))
+
+
+def test_folder_without_info_crlf_and_no_attributes_is_inferred(tmp_path):
+    from jaxhin.data import save_hgb_folder
+
+    data = _small_synthetic()
+    folder = save_hgb_folder(data, tmp_path / "bare", info=False, attributes=False,
+                             newline="\r\n")
+    assert not (folder / "info.dat").exists()
+    assert (folder / "link.dat").read_bytes().count(b"\r\n") == len(data.src)
+    back = load_hgb_folder(folder, cache=tmp_path / "c")
+    assert back.node_types == ("type0", "type1", "type2")
+    assert [e[1:] for e in back.edge_types] == [e[1:] for e in data.edge_types]
+    assert back.target_type == 0 and back.class_names == ("0", "1", "2", "3")
+    assert back.features == (None, None, None) and back.dims == (0, 0, 0)
+    np.testing.assert_array_equal(back.test_labels, data.test_labels)
+    # a featureless target keeps its identity (a learned embedding) where a feats_type keeps
+    # the target's features (1, 2) or embeds the rest; 5 zeroes all but type 2, as HGB's does
+    for feats_type in range(5):
+        assert feature_specs(back, feats_type)[0].kind == "embedding"
+
+
+def test_inferred_link_type_must_join_the_same_types(tmp_path, write_hgb):
+    folder = write_hgb(links="0\t2\t0\t1.0\n2\t1\t0\t1.0\n")
+    (folder / "info.dat").unlink()
+    with pytest.raises(HgbFormatError, match=r"link.dat:2: link type 0 joins types 0->1"):
+        load_hgb_folder(folder, cache=tmp_path / "c")
