@@ -1,21 +1,28 @@
-"""jaxhin vs PyTorch Geometric: training epoch time of RGCN and HGT on HGB DBLP, in one run.
+"""jaxhin vs PyTorch: training epoch time of GAT, Simple-HGN, RGCN, HGT and HINormer on HGB
+DBLP, in one run.
 
-Both libraries train the same model on the same graph (DBLP's 26,128 nodes and 239,566 typed
+Both sides train the same model on the same graph (DBLP's 26,128 nodes and 239,566 typed
 edges, reverse types included as the dataset ships them) with the same sizes: a per-type input
 projection of every node type's attributes (DBLP's 14,328 x 4,231 paper bag-of-words as a
 sparse matrix on both sides; venues, featureless, as a learned table), `--hidden` wide, then
-RGCN: `--layers` hidden R-GCN layers (mean per relation, root weight) and an output R-GCN
-layer (PyG: `RGCNConv`); HGT: `--layers` HGT layers with `--heads` heads and a linear
-classifier (PyG: `HGTConv`). An epoch is one full-batch forward, backward and Adam step on the
-training authors (cross-entropy). jaxhin's RGCN and HGT compute only what the authors'
-logits depend on (`target_type`: a layer's per-edge work covers only the edges into the types
-the next layer needs, so HGT's last layer reads the 19,645 paper-author edges); the logits
-and gradients are the same as the full computation's (tests/hin/test_models.py), while PyG's
-full-batch layers compute every node type's output. Repeats alternate between the libraries
-so machine drift hits both alike; each prints the median over repeats of the median epoch
-time, and the ratio jaxhin / PyG (< 1: jaxhin is faster).
+GAT: `--layers` GAT layers of `--heads` heads and a 1-head output layer on the graph with
+self-loops (PyG: `GATConv`); Simple-HGN: the same with edge-type embeddings, residual
+connections and residual attention (HGB's layer, which PyG does not ship, written here in
+PyTorch from its equations); RGCN: `--layers` hidden R-GCN layers (mean per relation, root
+weight) and an output R-GCN layer (PyG: `RGCNConv`); HGT: `--layers` HGT layers with `--heads`
+heads and a linear classifier (PyG: `HGTConv`); HINormer: DBLP's recorded recipe on both
+sides, PyTorch's being the independent transcription in `scripts/hinormer_torch_parity.py` on
+jaxhin's inputs (context sequences included). An epoch is one full-batch forward, backward
+and Adam step on the training authors (cross-entropy). jaxhin's RGCN and HGT compute only
+what the authors' logits depend on (`target_type`: a layer's per-edge work covers only the
+edges into the types the next layer needs, so HGT's last layer reads the 19,645 paper-author
+edges); the logits and gradients are the same as the full computation's
+(tests/hin/test_models.py), while PyG's full-batch layers compute every node type's output.
+Repeats alternate between the libraries so machine drift hits both alike; each prints the
+median over repeats of the median epoch time, and the ratio jaxhin / PyTorch (< 1: jaxhin is
+faster).
 
-    python scripts/bench_hin.py --out bench_hin.json
+    python scripts/bench_hin.py --repeats 3 --epochs 4 --out bench_hin.json
     python scripts/bench_hin.py --models rgcn --repeats 3 --epochs 5
 
 PyG comes from the `bench` extra (CPU torch, `torch.set_num_threads` = the machine's cores, as

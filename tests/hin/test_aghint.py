@@ -17,11 +17,13 @@ from jaxhin.hin import (
     build_context,
     build_model,
     from_hgb,
+    logits,
     override,
     recipe,
     similar_nodes,
 )
 from jaxhin.hin._models import AttentionConv
+from jaxhin.hin._train import _init
 
 SMALL = SyntheticHinConfig(num_authors=120, num_papers=200, num_venues=5, attr_dim=24)
 
@@ -159,7 +161,7 @@ def _model(data, **changes):
     model, g, features = build_model(data, config)
     context = build_context(jax.random.key(0), data, g, config.model)
     nodes = jnp.arange(4, dtype=jnp.int32)
-    params = model.init(jax.random.key(1), g, features, context, nodes, train=False)
+    params = _init(model, jax.random.key(1), g, features, context, nodes)  # jitted: faster
     return model, g, features, context, nodes, params
 
 
@@ -167,12 +169,12 @@ def _model(data, **changes):
 def test_ablations_remove_what_they_name(small, local):
     model, g, features, context, nodes, params = _model(small, local=local)
     assert context.similar is not None and context.edge_weight is not None
-    logits = model.apply(params, g, features, context, nodes, train=False)
+    base = logits(model, params, g, features, context, nodes)  # jitted, one compile
     # AGM: the edge weights reach the logits; AGT: so do the similar nodes
     bent = dataclasses.replace(context, edge_weight=jnp.ones_like(context.edge_weight))
-    assert not np.allclose(model.apply(params, g, features, bent, nodes, train=False), logits)
+    assert not np.allclose(logits(model, params, g, features, bent, nodes), base)
     swapped = dataclasses.replace(context, similar=context.similar[::-1])
-    assert not np.allclose(model.apply(params, g, features, swapped, nodes, train=False), logits)
+    assert not np.allclose(logits(model, params, g, features, swapped, nodes), base)
     for ablate, gone in (("agm", "edge_weight"), ("agt", "similar")):
         model, g, features, context, nodes, params = _model(small, local=local,
                                                             **{ablate: False})
