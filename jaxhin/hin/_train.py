@@ -301,14 +301,18 @@ def side_by_side(runs: dict[str, dict]) -> str:
     over each other model per quintile, mean ± population std of the per-seed differences
     (runs of the same seeds, paired by seed)."""
     names = list(runs)
-    first, others = names[0], names[1:]
+    first = names[0]
+    quintiles = runs[first].get("disparity_quintiles", [])
+    # a gain column per other model with quintiles from the same number of seeds
+    others = [o for o in names[1:] if quintiles and len(runs[o].get(
+        "disparity_quintiles", [{}])[0].get("micro_f1_per_seed", [])) == len(
+        quintiles[0].get("micro_f1_per_seed", [None]))]
     lines = ["".ljust(26) + "".join(f"{name:>16}" for name in names)
              + "".join(f"{first + ' - ' + o:>18}" for o in others)]
     for key in ("micro_f1", "macro_f1"):
         label = "Micro-F1" if key == "micro_f1" else "Macro-F1"
         lines.append(label.ljust(26) + "".join(
             f"{runs[n][key + '_mean']:>9.2f} ± {runs[n][key + '_std']:4.2f}" for n in names))
-    quintiles = runs[first].get("disparity_quintiles", [])
     if quintiles:
         lines.append("Micro-F1 by disparity quintile (test nodes; 1 = most like their "
                      "neighbours)")

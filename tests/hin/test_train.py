@@ -172,3 +172,20 @@ def test_cli_trains_on_a_bare_hgb_folder(tmp_path, small, cli_exit_2, capsys):
     _, err = cli_exit_2(["hin", "train", "--dataset", str(folder), "--model", "aghint",
                          "--quiet"])
     assert "has no attributes" in err and "'type0'" in err
+
+
+def test_side_by_side_prints_the_paired_gain_per_quintile():
+    from jaxhin.hin import side_by_side
+
+    def run(micro, per_seed):
+        rows = [{"quintile": q + 1, "low": 0.1 * q, "high": 0.1 * q + 0.1, "nodes": 10,
+                 "micro_f1": sum(s) / len(s), "micro_f1_per_seed": s}
+                for q, s in enumerate(per_seed)]
+        return {"micro_f1_mean": micro, "micro_f1_std": 0.0, "macro_f1_mean": micro,
+                "macro_f1_std": 0.0, "disparity_quintiles": rows}
+
+    table = side_by_side({"a": run(90, [[90, 80], [70, 70]]), "b": run(80, [[85, 70], [70, 60]])})
+    lines = table.splitlines()
+    assert lines[0].split()[-3:] == ["a", "-", "b"]
+    assert lines[-2].split()[-3:] == ["+7.50", "±", "2.50"]   # seeds: +5 and +10
+    assert lines[-1].split()[-3:] == ["+5.00", "±", "5.00"]   # +0 and +10
