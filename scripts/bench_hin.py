@@ -235,6 +235,11 @@ def pyg_epochs(data, model: str, hidden: int, heads: int, layers: int, epochs: i
         torch.nn.functional.cross_entropy(logits[mask], y[mask]).backward()
         opt.step()
 
+    return _timed(epoch, epochs)
+
+
+def _timed(epoch, epochs: int) -> list[float]:
+    """Seconds of each of `epochs` calls of `epoch` after one warm-up call."""
     epoch()
     times = []
     for _ in range(epochs):
@@ -277,13 +282,7 @@ def torch_hinormer_epochs(hgb, epochs: int, seed: int) -> list[float]:
         x.loss(x.forward(net, x.train), x.y_train).backward()
         opt.step()
 
-    epoch()
-    times = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        epoch()
-        times.append(time.perf_counter() - start)
-    return times
+    return _timed(epoch, epochs)
 
 
 def jaxhin_epochs(hgb, model: str, hidden: int, heads: int, layers: int, epochs: int, seed: int
