@@ -46,6 +46,9 @@ def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
                         help="data x tensor parallel over a mesh, e.g. data=2,model=4: "
                              "Megatron-LM's placements from jaxhin.sbp, batches split over "
                              "data (default: one device)")
+    parser.add_argument("--placements", choices=("megatron", "planner"), default="megatron",
+                        help="with --mesh: Megatron-LM's parameter placements, or those "
+                             "jaxhin.sbp's planner chooses for the model's sizes")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -80,7 +83,7 @@ def _run_pretrain(args: argparse.Namespace):
     import jax
 
     from jaxhin.data import load_text, synthetic_text
-    from jaxhin.ptm import load_tokenizer, pretrain, train_tokenizer
+    from jaxhin.ptm import load_tokenizer, planner_sbp, pretrain, train_tokenizer
 
     synthetic = synthetic_text(args.seed) if args.corpus == "synthetic" else None
     text = synthetic.text if synthetic else load_text(args.corpus, seed=args.seed)
@@ -100,7 +103,10 @@ def _run_pretrain(args: argparse.Namespace):
     print(f"{args.corpus}: {len(text):,} characters, {len(ids):,} tokens ({tokenizer}); "
           f"{model_cfg.layers} layers x {model_cfg.width}, {train_cfg.objective}, "
           f"{train_cfg.steps} steps")
-    mesh = None
+    mesh = placements = None
+    if args.placements != "megatron" and args.mesh is None:
+        raise UsageError(f"--placements {args.placements}: needs --mesh (one device places "
+                         f"nothing)")
     if args.mesh is not None:
         if set(args.mesh) != {"data", "model"}:
             raise UsageError(f"--mesh {args.mesh}: expected the axes data and model, e.g. "
@@ -109,9 +115,15 @@ def _run_pretrain(args: argparse.Namespace):
             raise UsageError("--mesh with --checkpoint-dir is not supported yet: checkpoints "
                              "are saved from one device")
         mesh = mesh_for(args.mesh)
+        if args.placements == "planner":
+            placements, plan = planner_sbp(model_cfg, mesh, train_cfg.batch, train_cfg.seq)
+            if not args.quiet:
+                print(f"the planner's plan of a one-block GPT at these sizes:\n"
+                      f"{plan.describe()}")
     start = time.perf_counter()
     try:
         result = pretrain(jax.random.key(args.seed), ids, model_cfg, train_cfg, mesh=mesh,
+                          placements=placements,
                           mask_id=tokenizer.mask_id, checkpoint_dir=args.checkpoint_dir,
                           identity={"corpus": args.corpus, "tokenizer": args.tokenizer,
                                     "seed": args.seed},
@@ -133,7 +145,8 @@ def _run_pretrain(args: argparse.Namespace):
           + (f" (the text's entropy rate: {metrics['entropy_rate']:.4f} nats per character)"
              if "entropy_rate" in metrics else ""))
     config = {"corpus": args.corpus, "tokenizer": args.tokenizer, "seed": args.seed,
-              "mesh": args.mesh, "model": model_cfg, "pretrain": train_cfg}
+              "mesh": args.mesh, "placements": args.placements if args.mesh else None,
+              "model": model_cfg, "pretrain": train_cfg}
     return config, metrics
 
 

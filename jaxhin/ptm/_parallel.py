@@ -24,6 +24,7 @@ from jaxhin.sbp import (
     B,
     NdSbp,
     S,
+    Split,
     Stage,
     Timeline,
     cross_entropy,
@@ -33,8 +34,10 @@ from jaxhin.sbp import (
     matmul,
     mean,
     pipeline_value_and_grad,
+    plan,
     put_from_host,
     to_named_sharding,
+    trace_graph,
 )
 
 TINY = ModelConfig(batch=32, seq=16, width=32, heads=4, hidden=128, vocab=64, layers=4)
@@ -234,6 +237,71 @@ def backbone_sbp(path, shape, mesh: Mesh) -> NdSbp:
     if len(shape) <= dim or shape[dim] % mesh.shape["model"]:
         return (B, B)
     return (B, S(dim))
+
+
+# A backbone parameter's counterpart among the inputs of the planner's graph (`gpt` of
+# `jaxhin.ptm._gpt`, one block), and where each of that input's dimensions lies in the backbone
+# parameter (a dimension missing here has no counterpart: the parameter stays whole on it).
+_FROM_GRAPH = {
+    # tied: the backbone's table is also its output projection, the heavier use (B x L x V
+    # logits), so it follows the graph's output matrix (D, V), transposed
+    ("wte", "embedding"): ("['w_out']", {0: 1, 1: 0}),
+    ("attn_qkv", "kernel"): ("['blocks'][0]['w_qkv']", {0: 0, 1: 1, 2: 1, 3: 1}),
+    ("attn_qkv", "bias"): ("['blocks'][0]['w_qkv']", {1: 0, 2: 0, 3: 0}),
+    ("attn_out", "kernel"): ("['blocks'][0]['w_o']", {0: 0, 1: 0, 2: 1}),
+    ("attn_out", "bias"): ("['blocks'][0]['w_o']", {2: 0}),
+    ("mlp_in", "kernel"): ("['blocks'][0]['w1']", {0: 0, 1: 1}),
+    ("mlp_in", "bias"): ("['blocks'][0]['w1']", {1: 0}),
+    ("mlp_out", "kernel"): ("['blocks'][0]['w2']", {0: 0, 1: 1}),
+    ("mlp_out", "bias"): ("['blocks'][0]['w2']", {1: 0}),
+    ("ln_1", "scale"): ("['blocks'][0]['ln1_scale']", {0: 0}),
+    ("ln_1", "bias"): ("['blocks'][0]['ln1_bias']", {0: 0}),
+    ("ln_2", "scale"): ("['blocks'][0]['ln2_scale']", {0: 0}),
+    ("ln_2", "bias"): ("['blocks'][0]['ln2_bias']", {0: 0}),
+    ("ln_f", "scale"): ("['lnf_scale']", {0: 0}),
+    ("ln_f", "bias"): ("['lnf_bias']", {0: 0}),
+}
+
+
+def planner_sbp(model_cfg, mesh: Mesh, batch: int, seq: int):
+    """`(place, plan)`: the placements `jaxhin.sbp.plan` chooses for the backbone on `mesh`,
+    as a function `place(path, shape, mesh) -> NdSbp` that stands in for `backbone_sbp`.
+
+    The planner places a one-block GPT written with registered SBP ops (`benchmark("gpt")`)
+    at the backbone's sizes and `batch` x `seq` windows split over "data"; each backbone
+    parameter takes its counterpart's placement per mesh axis (`_FROM_GRAPH`; a parameter
+    without one, e.g. learned positions, is replicated, as is a dimension the axis does not
+    divide). Small models come out data-parallel (replicated parameters: their collectives
+    cost more than the compute they split); large ones Megatron's splits (README, `jaxhin.sbp`).
+    """
+    from jaxhin.ptm._gpt import benchmark
+
+    graph_cfg = ModelConfig(batch=batch, seq=seq, width=model_cfg.width, heads=model_cfg.heads,
+                            hidden=model_cfg.hidden or 4 * model_cfg.width,
+                            vocab=model_cfg.vocab_size, layers=1)
+    fn, shapes, data = benchmark("gpt", graph_cfg)
+    graph = trace_graph(fn, *shapes)
+    chosen = plan(graph, mesh, fixed={d: (S(0), B) for d in data})
+    by_name = {graph.tensors[t].name: sbp
+               for t, sbp in zip(graph.inputs, chosen.input_sbp, strict=True)}
+
+    def place(path, shape, mesh: Mesh) -> NdSbp:
+        keys = [k.key for k in path if isinstance(k, jax.tree_util.DictKey)]
+        entry = _FROM_GRAPH.get(tuple(keys[-2:]))
+        if entry is None:
+            return (B,) * len(mesh.axis_names)
+        name, dims = entry
+        offset = 1 if "blocks" in keys else 0  # the scanned blocks' layer axis
+        out = []
+        for axis, sbp in zip(mesh.axis_names, by_name["[0]" + name], strict=True):
+            dim = dims.get(sbp.axis) if isinstance(sbp, Split) else None
+            if dim is None or len(shape) <= dim + offset or shape[dim + offset] % mesh.shape[axis]:
+                out.append(B)
+            else:
+                out.append(S(dim + offset))
+        return tuple(out)
+
+    return place, chosen
 
 
 def backbone_shardings(tree, mesh: Mesh):

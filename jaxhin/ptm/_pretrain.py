@@ -175,14 +175,16 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
              cfg: PretrainConfig = PretrainConfig(), *, mask_id: int = 0,
              checkpoint_dir: str | Path | None = None, identity: dict | None = None,
              log: Callable[[str], None] = lambda s: None,
-             show_progress: bool = True, mesh=None) -> PretrainResult:
+             show_progress: bool = True, mesh=None, placements=None) -> PretrainResult:
     """Pre-train a `Transformer(model_cfg)` on the token stream `tokens` (int array).
 
     With `checkpoint_dir`, state is saved every `checkpoint_every` steps and at the end, and a
     run restarted with the same settings (`identity`) resumes from the newest step. With
     `mesh` (a ("data", "model") mesh from `jaxhin.sbp.make_mesh`), the parameters and the
     optimizer state are placed as Megatron-LM places them (`backbone_sbp`) and each batch is
-    split over "data": the same steps as on one device, to float rounding. Every process of a
+    split over "data": the same steps as on one device, to float rounding. `placements`, a
+    function `(path, shape, mesh) -> NdSbp`, replaces Megatron's (`planner_sbp` gives the
+    planner's). Every process of a
     multi-process run calls it alike (`jax.distributed`); the arrays are built from each
     process's own shards.
     """
@@ -208,11 +210,12 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
         if cfg.batch % mesh.shape["data"]:
             raise ValueError(f"batch {cfg.batch} does not split over {mesh.shape['data']} "
                              f"data-parallel devices")
+        place = placements or backbone_sbp
         train_arr = put_from_host(train_tokens, (B, B), mesh)
         val_arr = put_from_host(val_tokens, (B, B), mesh)
         params = jax.tree_util.tree_map_with_path(
             lambda path, leaf: put_from_host(np.asarray(leaf),
-                                             backbone_sbp(path, leaf.shape, mesh), mesh), params)
+                                             place(path, leaf.shape, mesh), mesh), params)
         opt_state = jax.jit(opt.init)(params)      # moments inherit the parameters' placement
 
     def step(params, opt_state, s):

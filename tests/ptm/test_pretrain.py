@@ -97,16 +97,43 @@ def test_pretraining_on_a_mesh_follows_the_one_device_curve(tmp_path):
             "--seq", "32", "--batch", "8", "--eval-every", "6", "--quiet"]
     assert main([*argv, "--out", str(tmp_path / "one.json")]) == 0
     assert main([*argv, "--mesh", "data=2,model=4", "--out", str(tmp_path / "mesh.json")]) == 0
-    one, many = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "mesh"))
+    assert main([*argv, "--mesh", "data=2,model=4", "--placements", "planner",
+                 "--out", str(tmp_path / "planner.json")]) == 0
+    one, many, planned = (json.loads((tmp_path / f"{n}.json").read_text())
+                          for n in ("one", "mesh", "planner"))
     assert many["config"]["mesh"] == {"data": 2, "model": 4} and many["metrics"]["steps"] == 6
-    np.testing.assert_allclose(many["metrics"]["losses"], one["metrics"]["losses"], rtol=1e-5)
-    assert many["metrics"]["val_loss"] == pytest.approx(one["metrics"]["val_loss"], rel=1e-5)
+    assert (many["config"]["placements"], planned["config"]["placements"]) == ("megatron",
+                                                                              "planner")
+    for run in (many, planned):
+        np.testing.assert_allclose(run["metrics"]["losses"], one["metrics"]["losses"], rtol=1e-5)
+        assert run["metrics"]["val_loss"] == pytest.approx(one["metrics"]["val_loss"], rel=1e-5)
+
+
+@pytest.mark.devices(8)
+def test_planner_placements_are_megatrons_at_scale_and_data_parallel_when_small():
+    from jaxhin import sbp
+    from jaxhin.ptm import Transformer, backbone_sbp, planner_sbp
+
+    mesh = sbp.make_mesh("data=2,model=4")
+    for width, vocab, heads, seq in ((1024, 8192, 16, 256), (32, 64, 4, 32)):
+        cfg = TransformerConfig(vocab_size=vocab, width=width, layers=2, heads=heads,
+                                max_len=seq, bias=True)
+        place, _ = planner_sbp(cfg, mesh, 8, seq)
+        shapes = jax.eval_shape(lambda c=cfg: Transformer(c).init(
+            jax.random.key(0), jax.numpy.zeros((1, 8), jax.numpy.int32)))
+        for path, leaf in jax.tree_util.tree_flatten_with_path(shapes)[0]:
+            got = place(path, leaf.shape, mesh)
+            if width == 1024:  # the planner finds Megatron-LM's splits, tied table included
+                assert got == backbone_sbp(path, leaf.shape, mesh), path
+            else:  # collectives would cost more than the compute they split
+                assert got == (sbp.B, sbp.B), path
 
 
 def test_cli_errors_are_one_line(tmp_path, cli_exit_2):
     assert "divisible" in cli_exit_2(["ptm", "pretrain", "--width", "30"]).err
     assert "expected the axes data and model" in cli_exit_2(
         ["ptm", "pretrain", "--mesh", "x=2"]).err
+    assert "needs --mesh" in cli_exit_2(["ptm", "pretrain", "--placements", "planner"]).err
     assert "no model.json" in cli_exit_2(["ptm", "sample", "--ckpt", str(tmp_path)]).err
     assert "expected one of shakespeare" in cli_exit_2(
         ["ptm", "pretrain", "--corpus", str(tmp_path / "none.txt")]).err
