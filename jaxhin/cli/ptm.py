@@ -111,9 +111,6 @@ def _run_pretrain(args: argparse.Namespace):
         if set(args.mesh) != {"data", "model"}:
             raise UsageError(f"--mesh {args.mesh}: expected the axes data and model, e.g. "
                              f"data=2,model=4")
-        if args.checkpoint_dir is not None:
-            raise UsageError("--mesh with --checkpoint-dir is not supported yet: checkpoints "
-                             "are saved from one device")
         mesh = mesh_for(args.mesh)
         if args.placements == "planner":
             placements, plan = planner_sbp(model_cfg, mesh, train_cfg.batch, train_cfg.seq)

@@ -205,7 +205,7 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
         train_arr, val_arr = jnp.asarray(train_tokens), jnp.asarray(val_tokens)
         opt_state = opt.init(params)
     else:
-        from jaxhin.sbp import B, put_from_host
+        from jaxhin.sbp import B, put_from_host, to_named_sharding
 
         if cfg.batch % mesh.shape["data"]:
             raise ValueError(f"batch {cfg.batch} does not split over {mesh.shape['data']} "
@@ -234,9 +234,15 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
             ident = {"model": dataclasses.asdict(model_cfg), "pretrain": dataclasses.asdict(cfg),
                      "data": fingerprint(np.asarray(tokens)), **(identity or {})}
             run = stack.enter_context(run_folder(checkpoint_dir, ident))
-            restored = run.restore_latest({"params": params, "opt_state": opt_state})
+            like = {"params": params, "opt_state": opt_state}
+            restored = run.restore_latest(like)
             if restored is not None:
                 start, tree = restored
+                if mesh is not None:  # placed as before; the Adam step count, which
+                    # orbax restores onto one device, replicated over the mesh
+                    tree = jax.device_put(tree, jax.tree.map(
+                        lambda a: a.sharding if len(a.sharding.device_set) == mesh.size
+                        else to_named_sharding((B, B), mesh, a.ndim), like))
                 params, opt_state = tree["params"], tree["opt_state"]
                 logged = run.read_log()
                 losses = list(logged.get("losses", []))[:start]

@@ -69,6 +69,33 @@ def test_a_killed_run_resumes_onto_the_same_loss_curve(tmp_path):
     assert [e["val_loss"] for e in resumed.evals] == [e["val_loss"] for e in whole.evals]
 
 
+@pytest.mark.devices(8)
+def test_a_killed_run_on_a_mesh_resumes_onto_the_same_curve(tmp_path):
+    """Checkpoints of placed parameters: a run on a data=2 x model=4 mesh killed after its
+    step-10 checkpoint resumes, placed again, onto the uninterrupted run's losses."""
+    from jaxhin import sbp
+
+    mesh = sbp.make_mesh("data=2,model=4")
+    model = TransformerConfig(vocab_size=TOK.vocab_size, width=32, layers=1, heads=4, max_len=32)
+    cfg = PretrainConfig(**{**FAST.__dict__, "steps": 20, "eval_every": 5,
+                            "checkpoint_every": 10})
+    whole = pretrain(jax.random.key(3), IDS, model, cfg, show_progress=False, mesh=mesh)
+
+    def die_at_15(line):
+        if line.startswith("step 15"):
+            raise Killed
+
+    with pytest.raises(Killed):
+        pretrain(jax.random.key(3), IDS, model, cfg, checkpoint_dir=tmp_path / "ck",
+                 log=die_at_15, show_progress=False, mesh=mesh)
+    resumed = pretrain(jax.random.key(3), IDS, model, cfg, checkpoint_dir=tmp_path / "ck",
+                       show_progress=False, mesh=mesh)
+    assert resumed.resumed_from == 10
+    assert resumed.losses == whole.losses
+    kernel = resumed.params["params"]["blocks"]["mlp_in"]["kernel"]
+    assert kernel.sharding.spec[2] == "model"       # restored placed, not on one device
+
+
 def test_generate_continues_a_prompt(trained):
     out = generate(jax.random.key(0), trained.params, MODEL, TOK.encode("ab"), 50)
     assert len(out) == 50 and set(TOK.decode(out)) <= set(TEXT.alphabet)
@@ -96,7 +123,11 @@ def test_pretraining_on_a_mesh_follows_the_one_device_curve(tmp_path):
     argv = ["ptm", "pretrain", "--steps", "6", "--layers", "1", "--width", "32", "--heads", "4",
             "--seq", "32", "--batch", "8", "--eval-every", "6", "--quiet"]
     assert main([*argv, "--out", str(tmp_path / "one.json")]) == 0
-    assert main([*argv, "--mesh", "data=2,model=4", "--out", str(tmp_path / "mesh.json")]) == 0
+    assert main([*argv, "--mesh", "data=2,model=4", "--checkpoint-dir", str(tmp_path / "ck"),
+                 "--out", str(tmp_path / "mesh.json")]) == 0
+    # a checkpoint saved from the mesh samples on one device
+    assert main(["ptm", "sample", "--ckpt", str(tmp_path / "ck"), "--prompt", "ab",
+                 "--tokens", "5"]) == 0
     assert main([*argv, "--mesh", "data=2,model=4", "--placements", "planner",
                  "--out", str(tmp_path / "planner.json")]) == 0
     one, many, planned = (json.loads((tmp_path / f"{n}.json").read_text())
