@@ -33,8 +33,13 @@ def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--positions", choices=("learned", "rotary"), default="learned")
-    parser.add_argument("--remat", choices=("none", "full", "dots", "dots_no_batch"),
-                        default="none", help="jax.checkpoint policy of each block")
+    parser.add_argument("--remat", choices=("none", "full", "dots", "dots_no_batch", "plan"),
+                        default="none",
+                        help="jax.checkpoint policy of each block; plan: the intermediates "
+                             "jaxhin.remat's Coop simulator keeps at --remat-budget")
+    parser.add_argument("--remat-budget", type=float, default=0.6,
+                        help="with --remat plan: memory budget as a fraction of what one "
+                             "training step needs without rematerialization")
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
                         help="compute dtype (parameters stay float32)")
     parser.add_argument("--eval-every", type=int, default=250)
@@ -59,14 +64,24 @@ def _pretrain_devices(args: argparse.Namespace) -> int:
 
 
 def _configs(args, vocab_size: int):
-    from jaxhin.ptm import PretrainConfig, TransformerConfig
+    import dataclasses
+
+    from jaxhin.ptm import PretrainConfig, TransformerConfig, remat_plan
 
     steps = args.steps or (300 if args.corpus == "synthetic" else 2000)
     try:
         model = TransformerConfig(vocab_size=vocab_size, width=args.width, layers=args.layers,
                                   heads=args.heads, max_len=args.seq,
                                   causal=args.objective == "clm", positions=args.positions,
-                                  dropout=args.dropout, dtype=args.dtype, remat=args.remat)
+                                  dropout=args.dropout, dtype=args.dtype,
+                                  remat="none" if args.remat == "plan" else args.remat)
+        if args.remat == "plan":
+            names, info = remat_plan(model, batch=args.batch, seq=args.seq,
+                                     budget=args.remat_budget)
+            model = dataclasses.replace(model, remat="names", remat_names=names)
+            print(f"remat plan at {args.remat_budget} of {info['need_bytes'] / 2**20:.1f} MiB "
+                  f"(Coop, simulated overhead {info['overhead']:.3f}): saves "
+                  f"{', '.join(names) or 'nothing'}")
         train = PretrainConfig(objective=args.objective, steps=steps, batch=args.batch,
                                seq=args.seq, accumulate=args.accumulate, learning_rate=args.lr,
                                min_lr=args.lr / 10, warmup=min(100, steps // 10),

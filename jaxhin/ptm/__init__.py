@@ -30,6 +30,7 @@ Example:
 """
 
 from jaxhin.ptm._backbone import (
+    BLOCK_NAMES,
     REMAT_POLICIES,
     Transformer,
     TransformerConfig,
@@ -98,6 +99,7 @@ from jaxhin.ptm._probe import (
     simplify_brown_tag,
     word_inputs,
 )
+from jaxhin.ptm._remat import remat_plan
 from jaxhin.ptm._tokenize import (
     KINDS,
     SPECIALS,
@@ -109,6 +111,7 @@ from jaxhin.ptm._tokenize import (
 )
 
 __all__ = [
+    "BLOCK_NAMES",
     "KINDS",
     "MINILM_INSTALL",
     "MODES",
@@ -168,6 +171,7 @@ __all__ = [
     "pos_probe",
     "pretrain",
     "reference_value_and_grad",
+    "remat_plan",
     "rotary",
     "sentence_embeddings",
     "simplify_brown_tag",

@@ -28,8 +28,13 @@ from collections.abc import Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax.ad_checkpoint import checkpoint_name
 
 from jaxhin.train import check_at_least
+
+# The block intermediates tagged with `checkpoint_name`, in the order a block makes them.
+BLOCK_NAMES = ("ln_1", "qkv", "scores", "probs", "context", "attn_proj", "ln_2", "mlp_in",
+               "mlp_act")
 
 REMAT_POLICIES: dict[str, Callable | None] = {
     "none": None,
@@ -52,7 +57,11 @@ class TransformerConfig:
       dropout: on attention probabilities and residual branches, when training.
       bias: biases in Dense layers and LayerNorms (nanoGPT's CPU recipe has none).
       dtype: compute dtype, "float32" or "bfloat16" (parameters stay float32).
-      remat: `REMAT_POLICIES` key: "none", "full", "dots", "dots_no_batch".
+      remat: `REMAT_POLICIES` key: "none", "full", "dots", "dots_no_batch", or "names": save
+        only the block intermediates `remat_names` (of `BLOCK_NAMES`), recompute the rest
+        (`ptm.remat_plan` chooses them with jaxhin.remat's Coop simulator).
+      scan: blocks under `nn.scan` (one compiled body); False unrolls them (parameters
+        `block_0`, ...), the eager program jaxhin.remat traces.
       norm: "pre" (GPT-2: LayerNorm before each branch, one after the last block) or "post"
         (BERT: LayerNorm after each residual sum and over the embeddings, none at the end).
       ln_eps: LayerNorm epsilon (GPT-2 1e-5, BERT 1e-12).
@@ -74,6 +83,8 @@ class TransformerConfig:
     norm: str = "pre"
     ln_eps: float = 1e-5
     type_vocab: int = 0
+    remat_names: tuple[str, ...] = ()
+    scan: bool = True
 
     def __post_init__(self):
         check_at_least(self, 1, "vocab_size", "width", "layers", "heads", "max_len")
@@ -85,9 +96,13 @@ class TransformerConfig:
             raise ValueError("rotary positions need an even head size")
         if self.dtype not in ("float32", "bfloat16"):
             raise ValueError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
-        if self.remat not in REMAT_POLICIES:
-            raise ValueError(f"remat must be one of {', '.join(REMAT_POLICIES)}, "
+        if self.remat not in (*REMAT_POLICIES, "names"):
+            raise ValueError(f"remat must be one of {', '.join(REMAT_POLICIES)} or names, "
                              f"got {self.remat!r}")
+        if set(self.remat_names) - set(BLOCK_NAMES) or (self.remat_names
+                                                        and self.remat != "names"):
+            raise ValueError(f"remat_names {self.remat_names!r}: expected names from "
+                             f"{BLOCK_NAMES} with remat='names'")
         if self.norm not in ("pre", "post"):
             raise ValueError(f"norm must be pre or post, got {self.norm!r}")
         if self.ln_eps <= 0 or self.type_vocab < 0:
@@ -144,8 +159,8 @@ class Block(nn.Module):
         def drop(x):
             return nn.Dropout(cfg.dropout, deterministic=not self.train)(x)
 
-        x = norm(h, "ln_1") if pre else h
-        qkv = dense(3 * d, "attn_qkv")(x).reshape(b, t, 3, heads, hd)
+        x = checkpoint_name(norm(h, "ln_1"), "ln_1") if pre else h
+        qkv = checkpoint_name(dense(3 * d, "attn_qkv")(x), "qkv").reshape(b, t, 3, heads, hd)
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
         if cfg.positions == "rotary":
             q, k = rotary(q), rotary(k)
@@ -157,19 +172,22 @@ class Block(nn.Module):
             keep = keep & mask[:, None, None, :]
         if cfg.causal or mask is not None:
             scores = jnp.where(keep, scores, jnp.finfo(jnp.float32).min)
-        probs = jax.nn.softmax(scores, axis=-1)
+        probs = checkpoint_name(jax.nn.softmax(checkpoint_name(scores, "scores"), axis=-1),
+                                "probs")
         self.sow("intermediates", "attention", probs)
         out = jnp.einsum("bhqk,bkhd->bqhd", drop(probs).astype(dtype), v)
         if head_mask is not None:
             out = out * head_mask.astype(dtype)[None, None, :, None]
-        out = out.reshape(b, t, d)
-        h = h + drop(dense(d, "attn_out", proj_init)(out)).astype(h.dtype)
+        out = checkpoint_name(out.reshape(b, t, d), "context")
+        h = h + drop(checkpoint_name(dense(d, "attn_out", proj_init)(out), "attn_proj")
+                     ).astype(h.dtype)
         if pre:
-            x = norm(h, "ln_2")
+            x = checkpoint_name(norm(h, "ln_2"), "ln_2")
         else:
             h = x = norm(h, "ln_1").astype(h.dtype)
-        x = dense(d, "mlp_out", proj_init)(nn.gelu(dense(cfg.mlp_width, "mlp_in")(x),
-                                                   approximate=False))
+        x = checkpoint_name(dense(cfg.mlp_width, "mlp_in")(x), "mlp_in")
+        x = dense(d, "mlp_out", proj_init)(checkpoint_name(nn.gelu(x, approximate=False),
+                                                           "mlp_act"))
         h = h + drop(x).astype(h.dtype)
         if not pre:
             h = norm(h, "ln_2").astype(h.dtype)
@@ -207,16 +225,22 @@ class Transformer(nn.Module):
         self.sow("intermediates", "embedded", h)
         h = nn.Dropout(cfg.dropout, deterministic=not train)(h)
         block = Block
-        policy = REMAT_POLICIES[cfg.remat]
+        policy = (jax.checkpoint_policies.save_only_these_names(*cfg.remat_names)
+                  if cfg.remat == "names" else REMAT_POLICIES[cfg.remat])
         if cfg.remat != "none":
             block = nn.remat(Block, policy=policy, prevent_cse=False, static_argnums=())
-        blocks = nn.scan(block, variable_axes={"params": 0, "intermediates": 0},
-                         split_rngs={"params": True, "dropout": True},
-                         in_axes=((nn.broadcast, 0),), length=cfg.layers)
         if head_mask is not None and head_mask.shape != (cfg.layers, cfg.heads):
             raise ValueError(f"head_mask must be (layers, heads) = ({cfg.layers}, {cfg.heads}), "
                              f"got {head_mask.shape}")
-        h, _ = blocks(cfg, train, name="blocks")(h, (mask, head_mask))
+        if cfg.scan:
+            blocks = nn.scan(block, variable_axes={"params": 0, "intermediates": 0},
+                             split_rngs={"params": True, "dropout": True},
+                             in_axes=((nn.broadcast, 0),), length=cfg.layers)
+            h, _ = blocks(cfg, train, name="blocks")(h, (mask, head_mask))
+        else:
+            for i in range(cfg.layers):
+                h, _ = block(cfg, train, name=f"block_{i}")(
+                    h, (mask, None if head_mask is None else head_mask[i]))
         h = h.astype(jnp.float32)
         if cfg.norm == "pre":
             h = nn.LayerNorm(epsilon=cfg.ln_eps, use_bias=cfg.bias, name="ln_f")(h)

@@ -77,16 +77,43 @@ def test_remat_changes_no_gradient(remat):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_a_remat_plan_changes_no_gradient_and_saves_what_the_budget_allows():
+    from jaxhin.ptm import BLOCK_NAMES, remat_plan
+
+    big = TransformerConfig(vocab_size=65, width=128, layers=4, heads=4, max_len=64)
+    everything, info = remat_plan(big, batch=12, seq=64, budget=1.0)
+    assert everything == tuple(sorted(BLOCK_NAMES)) and info["overhead"] == 0
+    some, info = remat_plan(big, batch=12, seq=64, budget=0.6)
+    assert 0 < len(some) < len(BLOCK_NAMES) and info["overhead"] > 0
+    with pytest.raises(ValueError, match="budget must be in"):
+        remat_plan(big, batch=12, seq=64, budget=1.5)
+    with pytest.raises(ValueError, match="remat_names"):
+        TransformerConfig(vocab_size=65, remat_names=("qkv",))     # without remat="names"
+    base, params, ids = _init(TransformerConfig(**SMALL))
+    planned = Transformer(TransformerConfig(**SMALL, remat="names", remat_names=some))
+
+    def grads(model):
+        return jax.grad(lambda p: clm_loss(model.apply(p, ids[:, :-1]), ids[:, 1:]))(params)
+
+    for a, b in zip(jax.tree.leaves(grads(base)), jax.tree.leaves(grads(planned)), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_remat_lowers_compiled_temp_memory():
     cfg = dict(vocab_size=64, width=64, layers=4, heads=4, max_len=128)
     ids = jnp.zeros((16, 128), jnp.int32)
+    from jaxhin.ptm import remat_plan
+
+    names, _ = remat_plan(TransformerConfig(**cfg), batch=16, seq=128, budget=0.6)
     temps = {}
-    for remat in ("none", "full"):
-        model = Transformer(TransformerConfig(**cfg, remat=remat))
+    for remat in ("none", "full", "names"):
+        model = Transformer(TransformerConfig(**cfg, remat=remat,
+                                              remat_names=names if remat == "names" else ()))
         params = jax.eval_shape(model.init, jax.random.key(0), ids)
         step = jax.jit(jax.grad(lambda p, m=model: clm_loss(m.apply(p, ids), ids)))
         temps[remat] = step.lower(params).compile().memory_analysis().temp_size_in_bytes
-    assert temps["full"] < temps["none"]
+    # the plan saves part of what "none" keeps: between the two extremes
+    assert temps["full"] <= temps["names"] < temps["none"], (names, temps)
 
 
 def test_bfloat16_compute_stays_close_to_float32():

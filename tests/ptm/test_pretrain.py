@@ -105,9 +105,14 @@ def test_pretrain_and_sample_cli(tmp_path, capsys):
     out, ck = tmp_path / "r.json", tmp_path / "ck"
     argv = ["ptm", "pretrain", "--steps", "40", "--layers", "1", "--width", "32", "--heads",
             "2", "--seq", "32", "--batch", "4", "--eval-every", "20", "--checkpoint-dir",
-            str(ck), "--quiet", "--out", str(out)]
+            str(ck), "--remat", "plan", "--remat-budget", "0.7", "--quiet", "--out", str(out)]
     assert main(argv) == 0
-    m = json.loads(out.read_text())["metrics"]
+    rec = json.loads(out.read_text())
+    assert rec["config"]["model"]["remat"] == "names"          # the plan, as names to save
+    assert set(rec["config"]["model"]["remat_names"]) < {"ln_1", "qkv", "scores", "probs",
+                                                          "context", "attn_proj", "ln_2",
+                                                          "mlp_in", "mlp_act"}
+    m = rec["metrics"]
     assert m["steps"] == 40 and m["val_loss"] > 0 and m["tokens_per_s"] > 0
     assert m["entropy_rate"] == pytest.approx(synthetic_text(0).entropy_rate)
     assert (ck / "tokenizer.json").is_file() and (ck / "model.json").is_file()
