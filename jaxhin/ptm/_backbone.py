@@ -87,6 +87,8 @@ class TransformerConfig:
     scan: bool = True
 
     def __post_init__(self):
+        # a tuple, also when read back from model.json (a list): the config is a jit static
+        object.__setattr__(self, "remat_names", tuple(self.remat_names))
         check_at_least(self, 1, "vocab_size", "width", "layers", "heads", "max_len")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")

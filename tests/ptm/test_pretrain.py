@@ -112,6 +112,10 @@ def test_pretrain_and_sample_cli(tmp_path, capsys):
     assert set(rec["config"]["model"]["remat_names"]) < {"ln_1", "qkv", "scores", "probs",
                                                           "context", "attn_proj", "ln_2",
                                                           "mlp_in", "mlp_act"}
+    from jaxhin.ptm import load_jaxhin_checkpoint
+
+    assert load_jaxhin_checkpoint(ck).config.remat_names == tuple(
+        rec["config"]["model"]["remat_names"])           # read back hashable, as jit needs
     m = rec["metrics"]
     assert m["steps"] == 40 and m["val_loss"] > 0 and m["tokens_per_s"] > 0
     assert m["entropy_rate"] == pytest.approx(synthetic_text(0).entropy_rate)
