@@ -26,9 +26,9 @@ class Capability:
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("hin", "AGHINT: attribute-guided heterogeneous graph transformer",
-               "in progress (issue #4): HGB loader, typed graphs, HGB protocol, GCN, GAT, "
-               "RGCN, Simple-HGN, HGT, HINormer, AGHINT (AGM, AGT, ablations), `hin train`, "
-               "bench vs PyG"),
+               "in progress (issues #4, #34): HGB loader (any HGB-format folder), typed graphs, "
+               "HGB protocol, GCN, GAT, RGCN, Simple-HGN, HGT, HINormer, AGHINT (AGM, AGT, "
+               "ablations), `hin train`, bench of five models vs PyTorch"),
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
                "works (issue #5): O(N + K) alias build, O(1) MH sampling, hybrid storage, "
                "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy; issue #35 in "
@@ -45,8 +45,9 @@ CAPABILITIES: tuple[Capability, ...] = (
                "in progress (issue #32): char/word/BPE tokenizers, backbone (GPT-2 or BERT "
                "layout, causal or bidirectional, learned or rotary, scan, remat, bf16, attention "
                "maps), CLM and MLM pre-training with exact resume, data x tensor parallel and "
-               "multi-process, BERT checkpoints (shipped MiniLM), fine-tuning, probes, head "
-               "importance, `ptm pretrain`, `sample`, `finetune`, `probe`"),
+               "multi-process, Megatron or planner placements, checkpoints from a mesh, remat "
+               "plans from jaxhin.remat, BERT checkpoints (shipped MiniLM), fine-tuning, probes, "
+               "head importance, `ptm pretrain`, `sample`, `finetune`, `probe`"),
     Capability("structure", "Learning structures for DNNs by efficient coding",
                "works (issue #33): entropy estimators, group-sparse dictionary learning, "
                "layer-wise growth with a stopping rule, masked network vs LeNet and MLP, "

@@ -4,13 +4,14 @@ Status: in progress (issue #32). What works: tokenizers that need no download (c
 words, byte-level BPE via Hugging Face's `tokenizers`), the backbone (`Transformer`: pre-LN
 GPT-2 or post-LN BERT layout, causal or bidirectional, learned or rotary positions, tied
 embeddings, padding and head masks, `nn.scan` over layers, remat policies, bfloat16 compute,
-attention maps and hidden states sown), CLM and MLM (BERT's 80-10-10, logits at the masked
-positions only), `pretrain` (AdamW with warm-up and cosine decay, clipping, accumulation, orbax
-checkpoints with exact resume, data x tensor parallel over a `jaxhin.sbp` mesh, multi-process),
-`generate`, published BERT-family checkpoints (`load_bert`; the shipped all-MiniLM-L6-v2 is
-`load_minilm`), `finetune` for sentence classification (full or linear probe), layer-wise
-probes (`pos_probe`) and head-masking importance. Not yet: ELECTRA, a jaxhin.remat plan as
-the remat policy.
+attention maps and hidden states sown; a jaxhin.remat plan as the remat policy,
+`remat_plan`), CLM and MLM (BERT's 80-10-10, logits at the masked positions only), `pretrain`
+(AdamW with warm-up and cosine decay, clipping, accumulation, orbax checkpoints with exact
+resume, on one device or data x tensor parallel over a `jaxhin.sbp` mesh with Megatron's or
+the planner's placements, `planner_sbp`, multi-process), `generate`, published BERT-family
+checkpoints (`load_bert`; the shipped all-MiniLM-L6-v2 is `load_minilm`), `finetune` for
+sentence classification (full or linear probe), layer-wise probes (`pos_probe`) and
+head-masking importance. Not yet: ELECTRA.
 
 Also here, for `jaxhin.sbp`: the functional GPT written in its registered ops, that
 `jaxhin sbp plan` places and `jaxhin sbp pipeline` runs (`benchmark`, `megatron_sbp`,
