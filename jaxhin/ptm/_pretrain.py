@@ -205,7 +205,7 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
         train_arr, val_arr = jnp.asarray(train_tokens), jnp.asarray(val_tokens)
         opt_state = opt.init(params)
     else:
-        from jaxhin.sbp import B, put_from_host, to_named_sharding
+        from jaxhin.sbp import B, put_from_host
 
         if cfg.batch % mesh.shape["data"]:
             raise ValueError(f"batch {cfg.batch} does not split over {mesh.shape['data']} "
@@ -213,10 +213,15 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
         place = placements or backbone_sbp
         train_arr = put_from_host(train_tokens, (B, B), mesh)
         val_arr = put_from_host(val_tokens, (B, B), mesh)
-        params = jax.tree_util.tree_map_with_path(
-            lambda path, leaf: put_from_host(np.asarray(leaf),
-                                             place(path, leaf.shape, mesh), mesh), params)
-        opt_state = jax.jit(opt.init)(params)      # moments inherit the parameters' placement
+
+        def placed(tree):  # every leaf on the mesh: parameters and their Adam moments by path
+            # (optax keeps the parameters' paths), the rest (the step count) replicated, so a
+            # checkpoint restored onto this tree comes back placed alike
+            return jax.tree_util.tree_map_with_path(
+                lambda path, leaf: put_from_host(np.asarray(leaf),
+                                                 place(path, np.shape(leaf), mesh), mesh), tree)
+
+        params, opt_state = placed(params), placed(opt.init(params))
 
     def step(params, opt_state, s):
         return _train_step(params, opt_state, s, k_data, train_arr, model_cfg=model_cfg,
@@ -234,15 +239,9 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
             ident = {"model": dataclasses.asdict(model_cfg), "pretrain": dataclasses.asdict(cfg),
                      "data": fingerprint(np.asarray(tokens)), **(identity or {})}
             run = stack.enter_context(run_folder(checkpoint_dir, ident))
-            like = {"params": params, "opt_state": opt_state}
-            restored = run.restore_latest(like)
+            restored = run.restore_latest({"params": params, "opt_state": opt_state})
             if restored is not None:
                 start, tree = restored
-                if mesh is not None:  # placed as before; the Adam step count, which
-                    # orbax restores onto one device, replicated over the mesh
-                    tree = jax.device_put(tree, jax.tree.map(
-                        lambda a: a.sharding if len(a.sharding.device_set) == mesh.size
-                        else to_named_sharding((B, B), mesh, a.ndim), like))
                 params, opt_state = tree["params"], tree["opt_state"]
                 logged = run.read_log()
                 losses = list(logged.get("losses", []))[:start]
