@@ -13,6 +13,15 @@ if "xla_force_host_platform_device_count" not in _flags:
     os.environ["XLA_FLAGS"] = f"{_flags} --xla_force_host_platform_device_count=8".strip()
 os.environ.setdefault("JAXHIN_SMOKE", "1")
 
+# One persistent compilation cache for the whole run, shared by the xdist workers, the CLI
+# subprocesses and the notebook kernels (they inherit the environment): many cases compile the
+# same programs (a CLI test and its in-process twin, a notebook and its module's tests), and on
+# two cores compiling is most of the suite's time. It lives in the checkout (ignored by git), so
+# a clean checkout starts empty and a developer's reruns start warm.
+_REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(_REPO / ".jax_cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+
 _SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if _SHARED_DATA.is_dir():
     os.environ.setdefault("JAXHIN_DATA", str(_SHARED_DATA))
