@@ -33,4 +33,4 @@ test: lint
 	$(BIN)/python -m pytest --nbmake -q -n 2 --dist loadscope --durations=15
 
 clean:
-	rm -rf $(VENV) demo.json .pytest_cache
+	rm -rf $(VENV) demo.json .pytest_cache .jax_cache

@@ -32,7 +32,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
                "works (issue #5): O(N + K) alias build, O(1) MH sampling, hybrid storage, "
                "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy; issue #35 in "
-               "progress: MH steps counted as the reference counts them, perplexity curves "
+               "progress: MH steps counted as the reference counts them, the proposals' "
+               "own-token bias fixed (KOS K=100 within 0.3% of exact Gibbs), perplexity curves "
                "against exact Gibbs and tomotopy (`--curves`)"),
     Capability("remat", "Coop: tensor rematerialization planner",
                "works (issue #31): jaxpr traces of 8 DNNs, address-ordered allocator, DTR/DTE/"
