@@ -185,7 +185,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     info.set_defaults(command=INFO, system="jaxhin")
     for system in SYSTEMS:
         row = capability(system)
-        group = groups.add_parser(system, help=f"{row.paper} [{row.status}]",
+        # argparse %-formats help strings: a literal % in a status would break --help
+        group = groups.add_parser(system, help=f"{row.paper} [{row.status}]".replace("%", "%%"),
                                   description=f"{row.paper}. Status: {row.status}.")
         group.set_defaults(system=system, command=None)
         commands = system_commands(system) if system in argv else ()
