@@ -306,8 +306,8 @@ class WordProposal:
 
     slot_prob: jax.Array    # (N,) sparse part: alias over each word's tokens
     slot_alias: jax.Array   # (N,)
-    slot_topic: jax.Array   # (N,) topic of the token behind each bucket, at build time
-    slot_item: jax.Array    # (N,) word-major slot of the token behind each bucket
+    slot_token: jax.Array   # (N, 2) per bucket: the topic of the token behind it at build time
+                            # and its word-major slot (one row: one memory access per draw)
     sparse_mass: jax.Array  # (V,) sum_k n_kw / (n_k + V beta)
     dense_prob: jax.Array   # (K,) dense part beta / (n_k + V beta), shared
     dense_alias: jax.Array  # (K,)
@@ -325,8 +325,8 @@ def word_proposal(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> WordPr
     mass = jax.ops.segment_sum(slot_weight, tokens.slot_word, num_segments=tokens.vocab_size)
     dense = cfg.beta * inv
     d_prob, d_alias, d_item = alias_table(dense)
-    return WordProposal(prob, alias, state.zw[item], item, mass, d_prob, d_alias, d_item,
-                        dense.sum())
+    return WordProposal(prob, alias, jnp.stack([state.zw[item], item], axis=1), mass, d_prob,
+                        d_alias, d_item, dense.sum())
 
 
 def chunk_slots(n: int, chunk: int) -> tuple[jax.Array, jax.Array]:
@@ -387,9 +387,10 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
                                      tokens.word_length[w], u_a, u_b)
             bucket = sample_alias(table.dense_prob, table.dense_alias, 0, k, u_a, u_b)
             use_sparse = u_mix * (sparse_mass + table.dense_mass) < sparse_mass
-            t = jnp.where(use_sparse, table.slot_topic[slot_pick], table.dense_item[bucket])
+            drawn = table.slot_token[slot_pick]
+            t = jnp.where(use_sparse, drawn[:, 0], table.dense_item[bucket])
             if not frozen_words:  # unseen documents are not in the tables
-                t = jnp.where(use_sparse & (table.slot_item[slot_pick] == own_slot), s, t)
+                t = jnp.where(use_sparse & (drawn[:, 1] == own_slot), s, t)
             ct = look(t)
             ratio = target(t, ct) * q_word(cs, s) / (target(s, cs) * q_word(ct, t))
         else:
