@@ -364,12 +364,7 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
         word_own = 0.0 if frozen_words else own
         return (n_dt - own + alpha) * (n_tw - word_own + beta) / (n_t - word_own + v_beta)
 
-    # Each proposal's law depends on token i's own topic (the tables and the document hold it),
-    # so the reverse move from t would see token i at t. Drawing token i itself stands for
-    # "propose the current topic s", which makes both laws (n_.^-i + [k = s] + prior) up to
-    # the normaliser, and the ratio reads them with token i left out (issue #35's bias).
-    own_slot = tokens.word_slot[idx]
-
+    # Drawing token i itself proposes s, and q leaves token i out (module docstring).
     def q_word(c, x):  # the word proposal's weight of x, token i left out of the word's count
         word_own = 0.0 if frozen_words else (x == z0).astype(jnp.float32)
         return (c[1] - word_own + beta) / (c[2] + v_beta)
@@ -390,7 +385,8 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
             drawn = table.slot_token[slot_pick]
             t = jnp.where(use_sparse, drawn[:, 0], table.dense_item[bucket])
             if not frozen_words:  # unseen documents are not in the tables
-                t = jnp.where(use_sparse & (drawn[:, 1] == own_slot), s, t)
+                own = drawn[:, 1] == tokens.word_slot[idx]
+                t = jnp.where(use_sparse & own, s, t)
             ct = look(t)
             ratio = target(t, ct) * q_word(cs, s) / (target(s, cs) * q_word(ct, t))
         else:
