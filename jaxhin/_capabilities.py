@@ -34,7 +34,8 @@ CAPABILITIES: tuple[Capability, ...] = (
                "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy; issue #35 in "
                "progress: MH steps counted as the reference counts them, the proposals' "
                "own-token bias fixed (KOS K=100 within 0.3% of exact Gibbs), perplexity curves "
-               "against exact Gibbs and tomotopy (`--curves`)"),
+               "against exact Gibbs and tomotopy (`--curves`), documents read off their tokens "
+               "and sparse evaluation at large K (KOS K=1e5 in 735 MB)"),
     Capability("remat", "Coop: tensor rematerialization planner",
                "works (issue #31): jaxpr traces of 8 DNNs, address-ordered allocator, DTR/DTE/"
                "Coop eviction with ablations, lowest budgets, plans exported as "

@@ -24,7 +24,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, default=0.1)
     parser.add_argument("--beta", type=float, default=0.01)
     parser.add_argument("--sparse-below", type=int, default=32,
-                        help="words with fewer tokens keep no dense word-topic row")
+                        help="words with fewer tokens keep no dense word-topic row (at large "
+                             "K the threshold rises to K/512: jaxhin.lda.dense_threshold)")
+    parser.add_argument("--doc-rows", choices=("auto", "dense", "sparse"), default="auto",
+                        help="document-topic counts: dense (D, K) rows, or read off each "
+                             "document's tokens (O(N) memory whatever K is); auto: dense while "
+                             "they take at most 256 MiB")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--heldout", type=float, default=0.1,
                         help="share of documents held out for perplexity (0: none)")
@@ -62,8 +67,9 @@ def _run(args: argparse.Namespace):
         perplexity,
         plot_trace,
         top_words,
-        topic_word,
+        topic_counts,
     )
+    from jaxhin.train import peak_rss_bytes, release_freed_memory
 
     _check(args)
     try:
@@ -80,10 +86,11 @@ def _run(args: argparse.Namespace):
     print(f"{corpus}; training on {train.num_docs} documents ({train.num_tokens} tokens), "
           f"K={k}, {args.sampler}")
     result = fit(jax.random.fold_in(key, 1), train, cfg, args.iters, sampler=args.sampler,
-                 sparse_below=args.sparse_below, eval_every=args.eval_every,
+                 sparse_below=args.sparse_below, doc_rows=args.doc_rows, eval_every=args.eval_every,
                  checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
                  show_progress=not args.quiet)
-    phi = topic_word(result.state, result.tokens, cfg)
+    release_freed_memory()  # the sweep's compile: evaluation should not stack on its pages
+    phi = topic_counts(result.state, result.tokens, cfg)  # sparse: no K x V array
     metrics = {
         "tokens_per_s": result.tokens_per_s,
         "loglik_per_token": result.trace,
@@ -97,7 +104,7 @@ def _run(args: argparse.Namespace):
     if heldout is not None:
         metrics["heldout_perplexity"] = perplexity(phi, heldout, args.alpha)
     if truth is not None:
-        metrics["topic_recovery_cosine"] = best_match_cosine(phi, truth.topic_word)
+        metrics["topic_recovery_cosine"] = best_match_cosine(phi.dense(), truth.topic_word)
     words = top_words(phi, corpus.vocab, args.top_words)
     metrics["top_words"] = words[:100]
     for i, row in enumerate(words[:20]):
@@ -110,12 +117,13 @@ def _run(args: argparse.Namespace):
           + (f", held-out perplexity {ppl:.1f}" if ppl is not None else "")
           + f", UMass {metrics['coherence']['umass']:.3f}, NPMI "
             f"{metrics['coherence']['npmi']:.3f}")
+    metrics["memory"]["peak_rss_bytes"] = peak_rss_bytes()  # whole process, evaluation included
     if args.plot:
         plot_trace({f"{args.sampler} K={k}": result.trace}, args.plot)
     config = {"corpus": corpus.name, "documents": corpus.num_docs, "tokens": corpus.num_tokens,
               "vocab": corpus.vocab_size, "lda": cfg, "sampler": args.sampler,
               "iters": args.iters, "seed": args.seed, "heldout": args.heldout,
-              "sparse_below": args.sparse_below}
+              "sparse_below": args.sparse_below, "doc_rows": args.doc_rows}
     return config, metrics
 
 

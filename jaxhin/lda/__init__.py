@@ -23,15 +23,24 @@ from jaxhin.lda._dist import (
     make_dist_sweep,
     plan_layout,
 )
-from jaxhin.lda._eval import coherence, infer, perplexity, split_halves, top_words
+from jaxhin.lda._eval import (
+    coherence,
+    infer,
+    perplexity,
+    split_halves,
+    top_word_ids,
+    top_words,
+)
 from jaxhin.lda._fit import FitResult, best_match_cosine, fit
 from jaxhin.lda._plot import plot_trace
 from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,
     Tokens,
+    TopicCounts,
     WordProposal,
     counts,
+    dense_threshold,
     gibbs_sweep,
     init_state,
     lightlda_sweep,
@@ -39,6 +48,7 @@ from jaxhin.lda._samplers import (
     log_joint_per_token,
     memory_report,
     to_tokens,
+    topic_counts,
     topic_word,
     word_proposal,
     word_topic,
@@ -51,11 +61,13 @@ __all__ = [
     "LdaConfig",
     "SamplerState",
     "Tokens",
+    "TopicCounts",
     "WordProposal",
     "alias_table",
     "best_match_cosine",
     "coherence",
     "counts",
+    "dense_threshold",
     "device_tokens",
     "dist_log_joint_per_token",
     "fit",
@@ -76,7 +88,9 @@ __all__ = [
     "segment_alias",
     "split_halves",
     "to_tokens",
+    "top_word_ids",
     "top_words",
+    "topic_counts",
     "topic_word",
     "word_proposal",
     "word_topic",

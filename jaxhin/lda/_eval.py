@@ -2,7 +2,7 @@
 perplexity, top words and UMass / NPMI coherence.
 
 `perplexity` takes any (K, V) topic-word matrix, so the benchmark scores every library's model
-with the same code: each held-out document's even-position tokens estimate its topic mixture
+with the same code (or jaxhin's own `TopicCounts`, the same numbers without a K x V array): each held-out document's even-position tokens estimate its topic mixture
 theta (EM with phi fixed, the MAP fold-in), and the odd-position tokens are scored by
 p(w) = sum_k theta_dk phi_kw (Wallach et al., 2009, "document completion").
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +23,7 @@ from jaxhin.lda._samplers import (
     LdaConfig,
     SamplerState,
     Tokens,
+    TopicCounts,
     apply_chunk,
     chunk_slots,
     mh_chunk,
@@ -49,7 +51,7 @@ def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
     new = dataclasses.replace(
         tokens, words=jnp.asarray(corpus.words), docs=jnp.asarray(corpus.docs),
         doc_start=jnp.asarray(corpus.doc_starts), doc_length=jnp.asarray(corpus.doc_lengths),
-        num_docs=corpus.num_docs)
+        num_docs=corpus.num_docs, doc_span=0)  # the new documents' rows are dense here
     return _infer(key, state, new, cfg, iters)
 
 
@@ -124,13 +126,16 @@ def _fold_in_em(phi, words, docs, num_docs, alpha, iters, chunk):
     return theta
 
 
-def perplexity(phi: np.ndarray | jax.Array, heldout: Corpus, alpha: float, iters: int = 50,
-               chunk: int = 1024) -> float:
-    """Held-out document-completion perplexity of a (K, V) topic-word matrix (rows sum to 1).
+def perplexity(phi: np.ndarray | jax.Array | TopicCounts, heldout: Corpus, alpha: float,
+               iters: int = 50, chunk: int = 1024) -> float:
+    """Held-out document-completion perplexity of a (K, V) topic-word matrix (rows sum to 1),
+    or of jaxhin's sparse `TopicCounts` (the same EM and score, O(non-zeros + D K) memory).
 
     theta of each held-out document is fitted by EM on its even-position tokens (Dirichlet
     prior alpha, MAP), then exp(-mean log sum_k theta_dk phi_kw) over its odd-position tokens.
     """
+    if isinstance(phi, TopicCounts):
+        return _sparse_perplexity(phi, heldout, alpha, iters)
     phi = jnp.asarray(phi, jnp.float32)
     if phi.ndim != 2 or phi.shape[1] != heldout.vocab_size:
         raise ValueError(f"perplexity: phi must be (K, V={heldout.vocab_size}), got "
@@ -142,6 +147,97 @@ def perplexity(phi: np.ndarray | jax.Array, heldout: Corpus, alpha: float, iters
     return float(np.exp(-np.mean(np.log(np.maximum(np.asarray(p, np.float64), 1e-300)))))
 
 
+def _sparse_perplexity(tc: TopicCounts, heldout: Corpus, alpha: float, iters: int,
+                       pair_budget: int = 2**20, theta_budget: int = 2**22) -> float:
+    """`perplexity` with phi_kw = g_k (n_kw + beta), g_k = 1 / (n_k + V beta), split into its
+    sparse and dense parts: sum_k theta_dk phi_kw = sum_{n_kw > 0} theta_dk g_k n_kw
+    + beta theta_d . g, and the EM's responsibilities likewise. Documents go in groups of at
+    most `pair_budget` (token, non-zero topic) pairs and `theta_budget` theta entries."""
+    k, v = tc.shape
+    if v != heldout.vocab_size:
+        raise ValueError(f"perplexity: counts over V={v} words, held-out corpus has "
+                         f"V={heldout.vocab_size}")
+    obs, ev = split_halves(heldout)
+    nnz = np.diff(tc.word_start)
+    value = (tc.norm[tc.topic] * tc.count).astype(np.float32)
+    parts = (obs, ev)
+    per_doc = [(np.bincount(c.docs, minlength=heldout.num_docs),
+                np.bincount(c.docs, weights=nnz[c.words], minlength=heldout.num_docs))
+               for c in parts]
+    cost = per_doc[0][1] + per_doc[1][1]
+    per_group = max(1, min(256, theta_budget // k))
+    cuts, lo, load = [0], 0, 0.0
+    for d in range(heldout.num_docs):
+        if d > lo and (load + cost[d] > pair_budget or d - lo >= per_group):
+            cuts.append(d)
+            lo, load = d, 0.0
+        load += cost[d]
+    cuts.append(heldout.num_docs)
+    # Padded sizes from per-document totals; each group's arrays are built when it runs.
+    size = []
+    for tokens_d, pairs_d in per_doc:
+        for x in (tokens_d, pairs_d):
+            total = np.concatenate([[0], np.cumsum(x)])[cuts]
+            size.append(max(1, int(np.diff(total).max(initial=0))))
+    run = functools.partial(_em_group, jnp.asarray(tc.norm, jnp.float32), jnp.float32(alpha),
+                            jnp.float32(tc.beta), docs=per_group, iters=iters)
+    logs, count = 0.0, 0
+    for a, b in itertools.pairwise(cuts):
+        padded = [_pad_group(_group_arrays(c, a, b, tc, nnz, value), *size[2 * i: 2 * i + 2])
+                  for i, c in enumerate(parts)]
+        out = np.asarray(run(*padded[0], *padded[1]), np.float64)
+        n_ev = int(per_doc[1][0][a:b].sum())
+        logs += np.log(np.maximum(out[:n_ev], 1e-300)).sum()
+        count += n_ev
+    return float(np.exp(-logs / max(count, 1)))
+
+
+def _group_arrays(part: Corpus, first: int, end: int, tc: TopicCounts, nnz: np.ndarray,
+                  value: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Documents [first, end) of `part`: their tokens' local documents and words, and one
+    (token, topic, g_k n_kw) triple per non-zero count of each token's word."""
+    a, b = np.searchsorted(part.docs, [first, end])
+    words, docs = part.words[a:b], part.docs[a:b] - first
+    n = nnz[words]
+    tok = np.repeat(np.arange(words.size, dtype=np.int32), n)
+    entry = (np.repeat(tc.word_start[words] - np.cumsum(n) + n, n)
+             + np.arange(tok.size)).astype(np.int64)
+    return docs.astype(np.int32), words, tok, tc.topic[entry], value[entry]
+
+
+def _pad_group(arrays, tokens: int, pairs: int):
+    docs, _, tok, topic, value = arrays
+    ok = np.zeros(tokens, bool)
+    ok[:docs.size] = True
+    return (np.pad(docs, (0, tokens - docs.size)), ok,
+            np.pad(tok, (0, pairs - tok.size)), np.pad(topic, (0, pairs - topic.size)),
+            np.pad(value, (0, pairs - value.size)))
+
+
+@functools.partial(jax.jit, static_argnames=("docs", "iters"))
+def _em_group(g, alpha, beta, o_doc, o_ok, o_tok, o_topic, o_val, e_doc, e_ok, e_tok, e_topic,
+              e_val, *, docs, iters):
+    """One group's EM fold-in (observed half) and p(w) of its evaluated half; padding pairs
+    carry value 0 and padding tokens are masked."""
+
+    def prob(theta, doc, tok, topic, val, size):
+        sparse = jax.ops.segment_sum(theta[doc[tok], topic] * val, tok, num_segments=size)
+        return sparse + beta * (theta @ g)[doc]
+
+    def em(theta, _):
+        p = prob(theta, o_doc, o_tok, o_topic, o_val, o_doc.shape[0])
+        r = jnp.where(o_ok, 1.0 / jnp.maximum(p, 1e-30), 0.0)
+        s = jax.ops.segment_sum(r, o_doc, num_segments=docs)
+        acc = theta * g[None, :] * (beta * s)[:, None]
+        acc = acc.at[o_doc[o_tok], o_topic].add(theta[o_doc[o_tok], o_topic] * o_val * r[o_tok])
+        theta = acc + alpha
+        return theta / theta.sum(1, keepdims=True), None
+
+    theta0 = jnp.full((docs, g.shape[0]), 1.0 / g.shape[0], jnp.float32)
+    theta, _ = jax.lax.scan(em, theta0, None, length=iters)
+    return prob(theta, e_doc, e_tok, e_topic, e_val, e_doc.shape[0])
+
+
 @functools.partial(jax.jit, static_argnames=("chunk",))
 def _predictive(theta, phi, words, docs, chunk):
     phi_t = phi.T
@@ -150,17 +246,49 @@ def _predictive(theta, phi, words, docs, chunk):
     return p.reshape(-1)[:words.shape[0]]
 
 
-def top_words(phi: np.ndarray, vocab, n: int = 10) -> list[list[str]]:
+def top_word_ids(phi: np.ndarray | TopicCounts, n: int = 10) -> np.ndarray:
+    """(K, n) the n most probable words of every topic, ties by word id."""
+    if not isinstance(phi, TopicCounts):
+        return np.argsort(-np.asarray(phi), axis=1, kind="stable")[:, :n]
+    k, v = phi.shape
+    n = min(n, v)
+    word = np.repeat(np.arange(v), np.diff(phi.word_start))
+    order = np.lexsort((word, -phi.count, phi.topic))  # by topic, then count down, then id
+    topic = phi.topic[order]
+    rank = np.arange(order.size) - np.searchsorted(topic, topic)
+    keep = rank < n
+    top = np.full((k, n), -1, np.int64)
+    top[topic[keep], rank[keep]] = word[order][keep]
+    # Topics with fewer than n words of non-zero count: the rest tie at beta; smallest ids.
+    short = np.flatnonzero(top[:, -1] < 0)
+    if short.size:
+        cand = np.broadcast_to(np.arange(2 * n), (short.size, 2 * n))
+        free = ~(cand[:, :, None] == top[short][:, None, :]).any(2)
+        fill = np.where(free, cand, 2 * n)
+        fill.sort(1)
+        have = (top[short] >= 0).sum(1)
+        cols = np.arange(n)[None, :] - have[:, None]
+        extra = np.take_along_axis(fill, np.maximum(cols, 0), 1)
+        top[short] = np.where(cols >= 0, extra, top[short])
+    return top
+
+
+def top_words(phi: np.ndarray | TopicCounts, vocab, n: int = 10) -> list[list[str]]:
     """The n most probable words of every topic."""
-    idx = np.argsort(-np.asarray(phi), axis=1)[:, :n]
-    return [[vocab[i] for i in row] for row in idx]
+    return [[vocab[i] for i in row] for row in top_word_ids(phi, n)]
 
 
-def coherence(phi: np.ndarray, corpus: Corpus, n: int = 10) -> dict[str, float]:
+def coherence(phi: np.ndarray | TopicCounts, corpus: Corpus, n: int = 10,
+              max_topics: int = 1000) -> dict[str, float]:
     """Mean UMass (Mimno et al., 2011) and NPMI (Bouma, 2009; Röder et al., 2015) coherence of
-    every topic's top-n words, with documents of `corpus` as the co-occurrence windows."""
+    every topic's top-n words, with documents of `corpus` as the co-occurrence windows.
+
+    Of `TopicCounts` with more than `max_topics` topics, the `max_topics` holding the most
+    tokens are scored (one loop step per topic; `topics` in the result says how many)."""
     n = min(n, corpus.vocab_size)
-    top = np.argsort(-np.asarray(phi), axis=1)[:, :n]
+    top = top_word_ids(phi, n)
+    if isinstance(phi, TopicCounts) and top.shape[0] > max_topics:
+        top = top[np.argsort(-phi.topic_count, kind="stable")[:max_topics]]
     x = sp.csr_matrix((np.ones(corpus.num_tokens, np.float32), (corpus.docs, corpus.words)),
                       shape=(corpus.num_docs, corpus.vocab_size))
     x.data[:] = 1.0  # document frequency, not counts
@@ -180,4 +308,4 @@ def coherence(phi: np.ndarray, corpus: Corpus, n: int = 10) -> dict[str, float]:
         eps = 1e-12
         pmi = np.log((p_ij + eps) / (p_i * p_j + eps))
         npmi.append(np.mean(np.where(p_ij > 0, pmi / -np.log(p_ij + eps), -1.0)))
-    return {"umass": float(np.mean(umass)), "npmi": float(np.mean(npmi))}
+    return {"umass": float(np.mean(umass)), "npmi": float(np.mean(npmi)), "topics": len(top)}

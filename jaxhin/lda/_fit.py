@@ -23,7 +23,14 @@ from jaxhin.lda._samplers import (
     log_joint_per_token,
     to_tokens,
 )
-from jaxhin.train import CheckpointError, fingerprint, progress, run_folder, save_checkpoint
+from jaxhin.train import (
+    CheckpointError,
+    fingerprint,
+    progress,
+    release_freed_memory,
+    run_folder,
+    save_checkpoint,
+)
 
 SAMPLERS = {"lightlda": lightlda_sweep, "gibbs": gibbs_sweep}
 
@@ -64,7 +71,8 @@ def _state_tree(state: SamplerState) -> dict[str, Any]:
 
 
 def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
-        sampler: str = "lightlda", sparse_below: int = 32, eval_every: int = 10,
+        sampler: str = "lightlda", sparse_below: int = 32, doc_rows: str = "auto",
+        eval_every: int = 10,
         checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 0,
         show_progress: bool = True) -> FitResult:
     """Run `iters` iterations of `sampler` from a random start (or from the newest checkpoint in
@@ -74,6 +82,7 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
     Args:
       key: the chain's key.
       corpus: a `Corpus`, or `Tokens` already on device.
+      sparse_below, doc_rows: the storage layout (`to_tokens`, given K), for a `Corpus`.
       eval_every: compute log p(w, z) per token every this many iterations (and at the end).
       checkpoint_dir: save the sampler state here every `checkpoint_every` iterations and at the
         end; resume from its newest intact step if it holds one. The folder is locked while the
@@ -90,13 +99,24 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
         raise ValueError(f"fit: sampler must be one of {sorted(SAMPLERS)}, got {sampler!r}")
     if iters < 0:
         raise ValueError(f"fit: iters must be >= 0, got {iters}")
-    tokens = corpus if isinstance(corpus, Tokens) else to_tokens(corpus, sparse_below)
     k = cfg.num_topics
+    tokens = (corpus if isinstance(corpus, Tokens)
+              else to_tokens(corpus, sparse_below, num_topics=k, doc_rows=doc_rows))
     identity = {"system": "lda", "sampler": sampler, "lda": dataclasses.asdict(cfg),
                 "sparse_below": tokens.sparse_below,
                 "key": np.asarray(jax.random.key_data(key)).tolist(),
                 "data": fingerprint(tokens.words, tokens.docs)}
+    if tokens.doc_span:  # the state has no document rows (left out before: older folders)
+        identity["doc_rows"] = "sparse"
     init_key, key = jax.random.split(key)
+    # Compiled from shapes before the state exists: at large K the compiler's few hundred MB
+    # and the state's rows would otherwise be resident at once (the process's peak).
+    sweep = SAMPLERS[sampler]
+    t0 = time.perf_counter()
+    shapes = jax.eval_shape(lambda: init_state(init_key, tokens, k))
+    compiled = sweep.lower(key, shapes, tokens, cfg).compile()
+    compile_s = time.perf_counter() - t0
+    release_freed_memory()
     state = init_state(init_key, tokens, k)
     with contextlib.ExitStack() as stack:
         run = (stack.enter_context(run_folder(checkpoint_dir, identity))
@@ -112,10 +132,6 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
             log = run.read_log()
             trace = [p for p in log.get("trace", []) if p["iter"] <= start]
             wall0 = log.get("wall_s", {}).get(str(start), trace[-1]["wall_s"] if trace else 0.0)
-        sweep = SAMPLERS[sampler]
-        t0 = time.perf_counter()
-        compiled = sweep.lower(key, state, tokens, cfg).compile()
-        compile_s = time.perf_counter() - t0
         if not start:
             trace = [{"iter": 0, "wall_s": 0.0,
                       "loglik_per_token": float(log_joint_per_token(state, tokens, cfg))}]

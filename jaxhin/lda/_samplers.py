@@ -37,6 +37,12 @@ Hybrid storage (paper Sec. 4): word-topic rows are dense (K int32) for words wit
 topics of its < `sparse_below` tokens, which are kept in word order (`zw`). Lookups cost
 O(sparse_below), a constant, and the memory is O(V_dense K + N) (`memory_report`).
 
+Document side: dense (D, K) counts where they fit (`DOC_ROWS_BUDGET`), else none at all: a
+document's n_dk are read off the topics of its own tokens (`z` is in document order), O(n_d) per
+lookup and no memory beyond `z`, so the document side is O(N) whatever K is. The doc proposal is
+O(1) either way (it draws one of the document's tokens). Both layouts see the same counts at
+every step: the chain is the same, bit for bit (`tests/lda`).
+
 Tokens are sampled in parallel in chunks of `chunk` tokens; counts are updated between chunks,
 so within a chunk every token sees counts that are stale by at most one chunk (as GPU samplers
 do). `chunk=1` is the sequential sampler.
@@ -115,6 +121,9 @@ class Tokens:
     max_word_length: int = dataclasses.field(metadata={"static": True})
     num_sparse_tokens: int = dataclasses.field(metadata={"static": True}, default=0)
     narrow_counts: bool = dataclasses.field(metadata={"static": True}, default=False)
+    # 0: dense (D, K) document-topic rows; else none, and a document's counts are read off its
+    # tokens' topics, up to `doc_span` (the longest document) of them.
+    doc_span: int = dataclasses.field(metadata={"static": True}, default=0)
 
     @property
     def count_dtype(self):
@@ -127,14 +136,45 @@ class Tokens:
         return int(self.words.shape[0])
 
 
-def to_tokens(corpus: Corpus, sparse_below: int = 32) -> Tokens:
+# A word keeps a dense K-wide row only if it has at least K / DENSE_ROW_TOPICS tokens, so dense
+# rows cost at most DENSE_ROW_TOPICS counts per token (1 KiB at int16) whatever K is; rarer
+# words' counts are read off their tokens. 512 leaves the default threshold (32) unchanged up to
+# K = 16,384, where the benchmarks run; above it the rows grow with K, not V x K.
+DENSE_ROW_TOPICS = 512
+# Dense (D, K) document rows are kept while they take at most this many bytes (or at most twice
+# the token arrays); beyond, documents are read off their tokens (module docstring).
+DOC_ROWS_BUDGET = 256 * 2**20
+# Read off z, a chunk gathers (chunk, longest document) topics; chunks shrink to keep it this size.
+DOC_GATHER = 2**22
+
+
+def dense_threshold(sparse_below: int, num_topics: int | None) -> int:
+    """Fewest tokens for which a word keeps a dense row at K = num_topics (None: sparse_below)."""
+    if num_topics is None or sparse_below == 0:
+        return sparse_below
+    return max(sparse_below, -(-num_topics // DENSE_ROW_TOPICS))
+
+
+def to_tokens(corpus: Corpus, sparse_below: int = 32, *, num_topics: int | None = None,
+              doc_rows: str = "auto") -> Tokens:
     """Move a corpus to device with its hybrid word-topic layout.
 
     Args:
       sparse_below: words with fewer tokens than this keep no dense row (0: every row dense).
+        Given `num_topics`, the threshold rises to K / DENSE_ROW_TOPICS where that is larger.
+      num_topics: K, for the K-dependent choices (dense word rows, document rows); None keeps
+        `sparse_below` as it is and dense document rows.
+      doc_rows: "dense" (D, K) document-topic rows, "sparse" (read off the tokens), or "auto":
+        dense while they fit `DOC_ROWS_BUDGET` or twice the token arrays (needs `num_topics`).
     """
     if sparse_below < 0:
         raise ValueError(f"to_tokens: sparse_below must be >= 0, got {sparse_below}")
+    if doc_rows not in ("auto", "dense", "sparse"):
+        raise ValueError(f"to_tokens: doc_rows must be 'auto', 'dense' or 'sparse', got "
+                         f"{doc_rows!r}")
+    if num_topics is not None and num_topics < 1:
+        raise ValueError(f"to_tokens: num_topics must be >= 1, got {num_topics}")
+    sparse_below = dense_threshold(sparse_below, num_topics)
     words = np.asarray(corpus.words, np.int32)
     v = corpus.vocab_size
     order = np.argsort(words, kind="stable").astype(np.int32)
@@ -147,13 +187,19 @@ def to_tokens(corpus: Corpus, sparse_below: int = 32) -> Tokens:
     sparse_token = ~dense[words]
     sample_order = np.concatenate([np.flatnonzero(sparse_token),
                                    np.flatnonzero(~sparse_token)]).astype(np.int32)
+    narrow = bool(max(length.max(initial=0), corpus.doc_lengths.max(initial=0)) < 2**15)
+    longest = int(max(corpus.doc_lengths.max(initial=1), 1))
+    doc_span = longest if doc_rows == "sparse" else 0
+    if doc_rows == "auto" and num_topics is not None:
+        row_bytes = corpus.num_docs * num_topics * (2 if narrow else 4)
+        token_bytes = 4 * 10 * words.size  # the (N,) arrays below, z and zw
+        doc_span = longest if row_bytes > max(DOC_ROWS_BUDGET, 2 * token_bytes) else 0
     return Tokens(jnp.asarray(words), jnp.asarray(corpus.docs), jnp.asarray(corpus.doc_starts),
                   jnp.asarray(corpus.doc_lengths), jnp.asarray(order), jnp.asarray(slot),
                   jnp.asarray(words[order]), jnp.asarray(start), jnp.asarray(length),
                   jnp.asarray(dense_row), jnp.asarray(sample_order), corpus.num_docs, v,
                   int(dense.sum()), int(sparse_below), int(max(length.max(initial=1), 1)),
-                  int(sparse_token.sum()),
-                  bool(max(length.max(initial=0), corpus.doc_lengths.max(initial=0)) < 2**15))
+                  int(sparse_token.sum()), narrow, doc_span)
 
 
 @jax.tree_util.register_dataclass
@@ -167,21 +213,22 @@ class SamplerState:
 
     z: jax.Array            # (N,) int32 topic of each token
     zw: jax.Array           # (N,) int32, word-major
-    doc_topic: jax.Array    # (D, K) int32
+    doc_topic: jax.Array    # (D, K) int32; (0, K) where documents are read off z
     word_rows: jax.Array    # (V_dense, K) int32 dense word-topic rows
     topic_count: jax.Array  # (K,) int32
     num_topics: int = dataclasses.field(metadata={"static": True})
 
 
+@functools.partial(jax.jit, static_argnames=("num_topics",))
 def counts(tokens: Tokens, z: jax.Array, num_topics: int) -> SamplerState:
     """The state whose counts are those of assignment `z`."""
     ones = jnp.ones_like(z)
-    dt = tokens.count_dtype
-    doc_topic = jnp.zeros((tokens.num_docs, num_topics), jnp.int32).at[tokens.docs, z].add(ones)
+    dt = tokens.count_dtype  # counted in it directly: no row or document reaches its limit
+    doc_topic = (jnp.zeros((tokens.num_docs, num_topics), dt).at[tokens.docs, z].add(
+        ones.astype(dt)) if not tokens.doc_span else jnp.zeros((0, num_topics), dt))
     rows = tokens.dense_row[tokens.words]
-    word_rows = jnp.zeros((tokens.num_dense, num_topics), jnp.int32).at[rows, z].add(
-        ones, mode="drop")
-    doc_topic, word_rows = doc_topic.astype(dt), word_rows.astype(dt)
+    word_rows = jnp.zeros((tokens.num_dense, num_topics), dt).at[rows, z].add(
+        ones.astype(dt), mode="drop")
     topic_count = jnp.zeros((num_topics,), jnp.int32).at[z].add(ones)
     return SamplerState(z, z[tokens.word_order], doc_topic, word_rows, topic_count, num_topics)
 
@@ -221,6 +268,18 @@ def _word_count(rows: jax.Array, zw: jax.Array, tokens: Tokens, w: jax.Array,
         return jnp.where(is_dense, rows[row, k], sparse)
 
     return lookup
+
+
+def _doc_count(doc_topic: jax.Array, z: jax.Array, tokens: Tokens, d: jax.Array):
+    """A lookup n_dk(k) for a batch of documents `d`: the dense row, or (`tokens.doc_span`) a
+    count over the document's tokens in `z`, gathered once and compared per lookup."""
+    if not tokens.doc_span:
+        return lambda k: doc_topic[d, k]
+    offs = jnp.arange(tokens.doc_span, dtype=jnp.int32)
+    mask = offs[None, :] < tokens.doc_length[d][:, None]
+    at = jnp.minimum(tokens.doc_start[d][:, None] + offs[None, :], z.shape[0] - 1)
+    topics = jnp.where(mask, z[at], -1)
+    return lambda k: (topics == k[:, None]).sum(1, dtype=jnp.int32)
 
 
 # ----------------------------------------------------------------------------- likelihood
@@ -291,7 +350,11 @@ def gibbs_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaCon
         topic_count = topic_count.at[new].add(1)
         return (doc_topic, wt, topic_count, z.at[i].set(new)), None
 
-    carry = (state.doc_topic, word_topic(state, tokens), state.topic_count, state.z)
+    doc_topic = state.doc_topic
+    if tokens.doc_span:  # exact Gibbs is O(K) per token anyway: dense rows for the sweep
+        doc_topic = jnp.zeros((tokens.num_docs, state.num_topics), jnp.int32).at[
+            tokens.docs, state.z].add(1)
+    carry = (doc_topic, word_topic(state, tokens), state.topic_count, state.z)
     (_, _, _, z), _ = jax.lax.scan(step, carry, jnp.arange(tokens.words.shape[0]))
     return counts(tokens, z, state.num_topics)
 
@@ -351,11 +414,12 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
     w, d, z0 = tokens.words[idx], tokens.docs[idx], z[idx]
     n_d = tokens.doc_length[d]
     n_kw = _word_count(word_rows, zw, tokens, w, kind)
+    n_dk = _doc_count(doc_topic, z, tokens, d)
     rng = jax.random.uniform(key, (2 * cfg.mh_steps, 4, slot.shape[0]))
 
     def look(t):
         """The three counts a topic needs, gathered once: (n_dt, n_tw, n_t)."""
-        return (doc_topic[d, t].astype(jnp.float32), n_kw(t).astype(jnp.float32),
+        return (n_dk(t).astype(jnp.float32), n_kw(t).astype(jnp.float32),
                 topic_count[t].astype(jnp.float32))
 
     def target(t, c):  # p(t | rest) up to a constant, counts without token i
@@ -414,7 +478,9 @@ def apply_chunk(carry, tokens, slot, ok, new, w, d, z0, frozen_words=False):
     moved = (ok & (new != z0)).astype(jnp.int32)
     delta = jnp.concatenate([-moved, moved])
     topics = jnp.concatenate([z0, new])
-    doc_topic = doc_topic.at[jnp.concatenate([d, d]), topics].add(delta.astype(doc_topic.dtype))
+    if not tokens.doc_span:  # else the documents' counts are z itself
+        doc_topic = doc_topic.at[jnp.concatenate([d, d]), topics].add(
+            delta.astype(doc_topic.dtype))
     slot = jnp.where(ok, slot, n)  # out of range: dropped
     z = z.at[slot].set(new, mode="drop")
     if not frozen_words:
@@ -442,10 +508,13 @@ def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: Lda
     parts = ((0, tokens.num_sparse_tokens, "sparse"),
              (tokens.num_sparse_tokens, tokens.num_tokens, "dense"))
     first_chunk = 0
+    chunk = cfg.chunk
+    if tokens.doc_span:  # bound the (chunk, doc_span) gather of documents read off z
+        chunk = min(chunk, max(64, DOC_GATHER // tokens.doc_span))
     for lo, hi, kind in parts:
         if hi == lo:
             continue
-        index, valid = chunk_slots(hi - lo, cfg.chunk)
+        index, valid = chunk_slots(hi - lo, chunk)
         slots = tokens.sample_order[jnp.minimum(lo + index, hi - 1)]
         slots = jnp.where(valid, slots, tokens.num_tokens)
 
@@ -463,18 +532,74 @@ def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: Lda
 
 
 def topic_word(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> np.ndarray:
-    """(K, V) posterior mean of phi (dense; fine up to K V ~ 1e8)."""
+    """(K, V) posterior mean of phi (dense; fine up to K V ~ 1e8; `topic_counts` beyond)."""
     wt = np.asarray(word_topic(state, tokens), np.float64).T + cfg.beta
     return wt / wt.sum(1, keepdims=True)
 
 
+@dataclasses.dataclass(frozen=True)
+class TopicCounts:
+    """The word-topic counts as a sparse matrix: phi_kw = (n_kw + beta) / (n_k + V beta) without
+    a K x V array. Non-zero (word, topic) pairs in word-major order: word w's are
+    `[word_start[w], word_start[w + 1])`; at most N of them whatever K is."""
+
+    topic: np.ndarray        # (nnz,) int32
+    count: np.ndarray        # (nnz,) int32 n_kw > 0
+    word_start: np.ndarray   # (V + 1,) int64
+    topic_count: np.ndarray  # (K,) n_k
+    beta: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.topic_count.shape[0]), int(self.word_start.shape[0] - 1)
+
+    @property
+    def norm(self) -> np.ndarray:
+        """(K,) 1 / (n_k + V beta)."""
+        return 1.0 / (self.topic_count.astype(np.float64) + self.shape[1] * self.beta)
+
+    def dense(self) -> np.ndarray:
+        """The (K, V) phi (small K V only)."""
+        k, v = self.shape
+        word = np.repeat(np.arange(v), np.diff(self.word_start))
+        wt = np.full((k, v), self.beta)
+        wt[self.topic, word] += self.count
+        return wt * self.norm[:, None]
+
+
+def topic_counts(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> TopicCounts:
+    """phi as sparse counts, O(N log N) from the word-major topics (no K x V array)."""
+    k, v = state.num_topics, tokens.vocab_size
+    key = np.asarray(tokens.slot_word, np.int64) * k + np.asarray(state.zw, np.int64)
+    pairs, count = np.unique(key, return_counts=True)  # sorted: word-major, topics ascending
+    word = pairs // k
+    start = np.searchsorted(word, np.arange(v + 1)).astype(np.int64)
+    return TopicCounts((pairs % k).astype(np.int32), count.astype(np.int32), start,
+                       np.asarray(state.topic_count, np.int64), float(cfg.beta))
+
+
 def memory_report(tokens: Tokens, num_topics: int) -> dict[str, int]:
-    """Bytes of the word-topic model: all rows dense vs the hybrid layout (dense rows for
-    frequent words, plus the word-major topic array `zw` that holds the sparse rows)."""
-    v, n = tokens.vocab_size, tokens.num_tokens
+    """Bytes of the sampler's state and tables, per part, against all-dense storage.
+
+    `dense_rows` the frequent words' K-wide rows; `sparse_rows` the word-major topics `zw` that
+    hold every other word's counts; `doc_side` the (D, K) document rows (0 where documents are
+    read off `z`); `tokens` the (N,) token arrays and `z`; `tables` one iteration's
+    word-proposal tables. `dense_bytes` is what V x K word rows would take, `hybrid_bytes`
+    dense_rows + sparse_rows (the word side as stored)."""
+    v, n, k = tokens.vocab_size, tokens.num_tokens, num_topics
     c = jnp.dtype(tokens.count_dtype).itemsize
-    dense = c * v * num_topics
-    hybrid = c * tokens.num_dense * num_topics + 4 * n
-    return {"num_topics": num_topics, "vocab": v, "dense_rows": tokens.num_dense,
-            "count_bytes": c, "dense_bytes": dense, "hybrid_bytes": hybrid,
-            "doc_topic_bytes": c * tokens.num_docs * num_topics}
+    dense_rows = c * tokens.num_dense * k
+    doc_side = 0 if tokens.doc_span else c * tokens.num_docs * k
+    token_arrays = 4 * 8 * n + 4 * 5 * v + 4 * 2 * tokens.num_docs  # Tokens' arrays and z
+    tables = 4 * 5 * n + 4 * v + 4 * 3 * k
+    report = {"num_topics": k, "vocab": v, "dense_rows": tokens.num_dense,
+              "dense_threshold": tokens.sparse_below,
+              "docs_read_off_tokens": bool(tokens.doc_span),
+              "count_bytes": c, "dense_rows_bytes": dense_rows, "sparse_rows_bytes": 4 * n,
+              "doc_side_bytes": doc_side, "token_bytes": token_arrays, "tables_bytes": tables,
+              "topic_count_bytes": 4 * k}
+    report["total_bytes"] = (dense_rows + 4 * n + doc_side + token_arrays + tables + 4 * k)
+    report["dense_bytes"] = c * v * k
+    report["hybrid_bytes"] = dense_rows + 4 * n
+    report["doc_topic_bytes"] = doc_side
+    return report

@@ -18,6 +18,7 @@ from jaxhin.train._checkpoint import (
 )
 from jaxhin.train._config import check_at_least
 from jaxhin.train._dropout import ByteDropout
+from jaxhin.train._memory import peak_rss_bytes, release_freed_memory
 from jaxhin.train._metrics import f1_scores, mean_std
 from jaxhin.train._multihost import add_multihost_arguments, start_multihost, stop_multihost
 from jaxhin.train._progress import progress
@@ -36,7 +37,9 @@ __all__ = [
     "latest_step",
     "make_results",
     "mean_std",
+    "peak_rss_bytes",
     "progress",
+    "release_freed_memory",
     "restore_checkpoint",
     "run_folder",
     "save_checkpoint",

@@ -49,6 +49,9 @@ def test_uci_round_trip(tmp_path):
     ("1 1 2\n1 4 1\n2 2 3\n", r"docword.txt:5: .*wordID 4 \(1..3\)"),
     ("1 1 2\n1 2 1\n1 3 3\n", r"document 2 \(1-based docID\) is empty"),
     ("1 1 2\n1 2 0\n2 2 3\n", r"docword.txt:5: .*count 0"),
+    # Nine numbers on three lines, but not three per line: read in blocks, still caught.
+    ("1 1\n1 2 1 3\n2 2 3\n", r"docword.txt:4: expected 'docID wordID count', got '1 1'"),
+    ("1 1 2\n\n1 2 1\n2 2 3 4\n", r"docword.txt:7: expected .*got '2 2 3 4'"),
 ])
 def test_uci_errors(tmp_path, body, message):
     with pytest.raises(CorpusError, match=message):

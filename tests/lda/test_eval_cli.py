@@ -35,6 +35,28 @@ def test_true_topics_beat_uniform_and_learned_ones_come_close(planted):
     assert p_fit < 1.1 * p_true
 
 
+@pytest.mark.parametrize("topics", [6, 150])  # 150: most topics hold a handful of words
+def test_sparse_counts_score_as_the_dense_phi(planted, topics):
+    # TopicCounts (the CLI's model, no K x V array) against the dense phi: the same
+    # perplexity (also cut into many document groups), top words, ties included, and coherence.
+    from jaxhin.lda import top_word_ids, topic_counts, topic_word
+    from jaxhin.lda._eval import _sparse_perplexity
+
+    corpus, _ = planted
+    cfg = LdaConfig(num_topics=topics, chunk=256)
+    result = fit(jax.random.key(1), corpus, cfg, 3, show_progress=False)
+    phi = topic_word(result.state, result.tokens, cfg)
+    tc = topic_counts(result.state, result.tokens, cfg)
+    np.testing.assert_allclose(tc.dense(), phi, rtol=1e-12)
+    dense = perplexity(phi, corpus, 0.1, iters=20)
+    assert perplexity(tc, corpus, 0.1, iters=20) == pytest.approx(dense, rel=1e-4)
+    assert _sparse_perplexity(tc, corpus, 0.1, 20, pair_budget=3000, theta_budget=4 * topics
+                              ) == pytest.approx(dense, rel=1e-4)
+    np.testing.assert_array_equal(top_word_ids(tc, 10), top_word_ids(phi, 10))
+    assert coherence(tc, corpus) == coherence(phi, corpus)
+    assert coherence(tc, corpus, max_topics=5)["topics"] == 5
+
+
 def test_perplexity_checks_phi_shape(planted):
     corpus, truth = planted
     with pytest.raises(ValueError, match=r"phi must be \(K, V=200\)"):
@@ -110,8 +132,9 @@ def test_lda_train_writes_metrics(tmp_path, capsys):
     assert lls[-1] > lls[0]
     assert m["tokens_per_s"] > 0 and m["heldout_perplexity"] > 1
     assert m["topic_recovery_cosine"] > 0.8
-    assert set(m["coherence"]) == {"umass", "npmi"}
-    assert m["memory"]["hybrid_bytes"] > 0
+    assert set(m["coherence"]) == {"umass", "npmi", "topics"}
+    assert m["memory"]["hybrid_bytes"] > 0 and m["memory"]["doc_side_bytes"] > 0
+    assert m["memory"]["peak_rss_bytes"] > 100 * 2**20  # the process's, JAX included
     assert (tmp_path / "t.png").stat().st_size > 0
 
 
@@ -122,6 +145,15 @@ def test_lda_train_reads_a_uci_file(tmp_path, capsys):
     assert main(["lda", "train", "--corpus", str(tmp_path / "docword.tiny.txt"), "--topics",
                  "2", "--iters", "3", "--heldout", "0", "--out", str(out), "--quiet"]) == 0
     assert json.loads(out.read_text())["config"]["tokens"] == 7
+    # Documents read off their tokens: the same chain, so the same trajectory.
+    sparse = tmp_path / "s.json"
+    assert main(["lda", "train", "--corpus", str(tmp_path / "docword.tiny.txt"), "--topics",
+                 "2", "--iters", "3", "--heldout", "0", "--doc-rows", "sparse", "--out",
+                 str(sparse), "--quiet"]) == 0
+    dense_m, sparse_m = (json.loads(p.read_text())["metrics"] for p in (out, sparse))
+    assert sparse_m["memory"]["doc_side_bytes"] == 0
+    assert ([t["loglik_per_token"] for t in sparse_m["loglik_per_token"]]
+            == [t["loglik_per_token"] for t in dense_m["loglik_per_token"]])
     bad = tmp_path / "docword.bad.txt"
     bad.write_text("1\n3\n1\n1 9 1\n")
     (tmp_path / "vocab.bad.txt").write_text("x\ny\nz\n")

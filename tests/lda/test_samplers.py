@@ -13,11 +13,13 @@ from jaxhin.lda import (
     LdaConfig,
     alias_table,
     counts,
+    dense_threshold,
     gibbs_sweep,
     init_state,
     lightlda_sweep,
     log_joint,
     log_joint_per_token,
+    memory_report,
     segment_alias,
     to_tokens,
     topic_word,
@@ -246,3 +248,36 @@ def test_hybrid_lookups_equal_the_dense_counts(sparse_below):
     np.testing.assert_array_equal(np.asarray(lookup(k)).reshape(300, 8), dense)
     assert tokens.num_dense == int((np.bincount(corpus.words, minlength=300)
                                     >= sparse_below).sum())
+
+
+@pytest.mark.parametrize("sweep", [lightlda_sweep, gibbs_sweep])
+def test_documents_read_off_their_tokens_give_the_same_chain(planted, sweep):
+    # No (D, K) rows: n_dk counted over the document's tokens sees the same counts at every
+    # step as the dense rows, so the chain is the same, bit for bit.
+    tokens, _ = planted
+    corpus = Corpus(np.asarray(tokens.words), np.asarray(tokens.docs), tuple(map(str, range(300))),
+                    tokens.num_docs)
+    sparse = to_tokens(corpus, 32, doc_rows="sparse")
+    cfg = LdaConfig(num_topics=8, chunk=256)
+    dense_state, dense_trace = _run(sweep, tokens, cfg, 3)
+    sparse_state, sparse_trace = _run(sweep, sparse, cfg, 3)
+    assert sparse.doc_span == int(tokens.doc_length.max()) and sparse_state.doc_topic.size == 0
+    np.testing.assert_array_equal(sparse_state.z, dense_state.z)
+    assert sparse_trace == dense_trace
+    report = memory_report(sparse, 8)
+    assert report["doc_side_bytes"] == 0 and memory_report(tokens, 8)["doc_side_bytes"] > 0
+
+
+def test_storage_follows_k():
+    # Dense word rows need K / 512 tokens (32 up to K = 16,384); document rows go once they
+    # would pass 256 MiB; to_tokens allocates neither.
+    corpus, _ = synthetic_corpus(jax.random.key(0), num_docs=500, doc_length=40,
+                                 vocab_size=300, num_topics=8)
+    assert [dense_threshold(32, k) for k in (None, 1000, 16_384, 100_000, 10**6)] == [
+        32, 32, 32, 196, 1954]
+    assert dense_threshold(0, 10**6) == 0  # every row dense, as asked
+    small, large = (to_tokens(corpus, 32, num_topics=k) for k in (1000, 300_000))
+    assert small.doc_span == 0 and small.sparse_below == 32
+    assert large.doc_span == int(corpus.doc_lengths.max()) and large.sparse_below == 586
+    with pytest.raises(ValueError, match="doc_rows must be"):
+        to_tokens(corpus, doc_rows="hash")
