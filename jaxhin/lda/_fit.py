@@ -106,7 +106,7 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
                 "sparse_below": tokens.sparse_below,
                 "key": np.asarray(jax.random.key_data(key)).tolist(),
                 "data": fingerprint(tokens.words, tokens.docs)}
-    if tokens.doc_span:  # the state has no document rows (left out before: older folders)
+    if tokens.doc_span:  # only where set, so folders written before this key still resume
         identity["doc_rows"] = "sparse"
     init_key, key = jax.random.split(key)
     # Compiled from shapes before the state exists: at large K the compiler's few hundred MB

@@ -41,7 +41,8 @@ Document side: dense (D, K) counts where they fit (`DOC_ROWS_BUDGET`), else none
 document's n_dk are read off the topics of its own tokens (`z` is in document order), O(n_d) per
 lookup and no memory beyond `z`, so the document side is O(N) whatever K is. The doc proposal is
 O(1) either way (it draws one of the document's tokens). Both layouts see the same counts at
-every step: the chain is the same, bit for bit (`tests/lda`).
+every step: the chain is the same, bit for bit (`tests/lda`), except where a document is so long
+that chunks shrink to bound the gather (`DOC_GATHER`: past 1,024 tokens at chunk 4,096).
 
 Tokens are sampled in parallel in chunks of `chunk` tokens; counts are updated between chunks,
 so within a chunk every token sees counts that are stale by at most one chunk (as GPU samplers
