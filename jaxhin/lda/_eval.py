@@ -2,7 +2,8 @@
 perplexity, top words and UMass / NPMI coherence.
 
 `perplexity` takes any (K, V) topic-word matrix, so the benchmark scores every library's model
-with the same code (or jaxhin's own `TopicCounts`, the same numbers without a K x V array): each held-out document's even-position tokens estimate its topic mixture
+with the same code (or jaxhin's own `TopicCounts`, the same numbers without a K x V array):
+each held-out document's even-position tokens estimate its topic mixture
 theta (EM with phi fixed, the MAP fold-in), and the odd-position tokens are scored by
 p(w) = sum_k theta_dk phi_kw (Wallach et al., 2009, "document completion").
 """
@@ -194,7 +195,7 @@ def _sparse_perplexity(tc: TopicCounts, heldout: Corpus, alpha: float, iters: in
 
 def _group_arrays(part: Corpus, first: int, end: int, tc: TopicCounts, nnz: np.ndarray,
                   value: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Documents [first, end) of `part`: their tokens' local documents and words, and one
+    """Documents [first, end) of `part`: their tokens' local documents, and one
     (token, topic, g_k n_kw) triple per non-zero count of each token's word."""
     a, b = np.searchsorted(part.docs, [first, end])
     words, docs = part.words[a:b], part.docs[a:b] - first
@@ -202,11 +203,11 @@ def _group_arrays(part: Corpus, first: int, end: int, tc: TopicCounts, nnz: np.n
     tok = np.repeat(np.arange(words.size, dtype=np.int32), n)
     entry = (np.repeat(tc.word_start[words] - np.cumsum(n) + n, n)
              + np.arange(tok.size)).astype(np.int64)
-    return docs.astype(np.int32), words, tok, tc.topic[entry], value[entry]
+    return docs.astype(np.int32), tok, tc.topic[entry], value[entry]
 
 
 def _pad_group(arrays, tokens: int, pairs: int):
-    docs, _, tok, topic, value = arrays
+    docs, tok, topic, value = arrays
     ok = np.zeros(tokens, bool)
     ok[:docs.size] = True
     return (np.pad(docs, (0, tokens - docs.size)), ok,
@@ -220,22 +221,26 @@ def _em_group(g, alpha, beta, o_doc, o_ok, o_tok, o_topic, o_val, e_doc, e_ok, e
     """One group's EM fold-in (observed half) and p(w) of its evaluated half; padding pairs
     carry value 0 and padding tokens are masked."""
 
-    def prob(theta, doc, tok, topic, val, size):
-        sparse = jax.ops.segment_sum(theta[doc[tok], topic] * val, tok, num_segments=size)
-        return sparse + beta * (theta @ g)[doc]
+    def prob(theta, doc, pair_doc, tok, topic, val):
+        """p(w) of each token, and each pair's theta_dk g_k n_kw (its sparse part)."""
+        pair = theta[pair_doc, topic] * val
+        sparse = jax.ops.segment_sum(pair, tok, num_segments=doc.shape[0])
+        return sparse + beta * (theta @ g)[doc], pair
+
+    o_pair_doc = o_doc[o_tok]  # fixed: gathered once, not per EM step
 
     def em(theta, _):
-        p = prob(theta, o_doc, o_tok, o_topic, o_val, o_doc.shape[0])
+        p, pair = prob(theta, o_doc, o_pair_doc, o_tok, o_topic, o_val)
         r = jnp.where(o_ok, 1.0 / jnp.maximum(p, 1e-30), 0.0)
         s = jax.ops.segment_sum(r, o_doc, num_segments=docs)
         acc = theta * g[None, :] * (beta * s)[:, None]
-        acc = acc.at[o_doc[o_tok], o_topic].add(theta[o_doc[o_tok], o_topic] * o_val * r[o_tok])
+        acc = acc.at[o_pair_doc, o_topic].add(pair * r[o_tok])
         theta = acc + alpha
         return theta / theta.sum(1, keepdims=True), None
 
     theta0 = jnp.full((docs, g.shape[0]), 1.0 / g.shape[0], jnp.float32)
     theta, _ = jax.lax.scan(em, theta0, None, length=iters)
-    return prob(theta, e_doc, e_tok, e_topic, e_val, e_doc.shape[0])
+    return prob(theta, e_doc, e_doc[e_tok], e_tok, e_topic, e_val)[0]
 
 
 @functools.partial(jax.jit, static_argnames=("chunk",))
@@ -252,7 +257,7 @@ def top_word_ids(phi: np.ndarray | TopicCounts, n: int = 10) -> np.ndarray:
         return np.argsort(-np.asarray(phi), axis=1, kind="stable")[:, :n]
     k, v = phi.shape
     n = min(n, v)
-    word = np.repeat(np.arange(v), np.diff(phi.word_start))
+    word = phi.words
     order = np.lexsort((word, -phi.count, phi.topic))  # by topic, then count down, then id
     topic = phi.topic[order]
     rank = np.arange(order.size) - np.searchsorted(topic, topic)

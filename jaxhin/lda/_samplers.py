@@ -149,6 +149,11 @@ DOC_ROWS_BUDGET = 256 * 2**20
 DOC_GATHER = 2**22
 
 
+def _token_array_bytes(n: int, v: int, d: int) -> int:
+    """Bytes of `Tokens`' arrays and the state's z (int32 each)."""
+    return 4 * 8 * n + 4 * 5 * v + 4 * 2 * d
+
+
 def dense_threshold(sparse_below: int, num_topics: int | None) -> int:
     """Fewest tokens for which a word keeps a dense row at K = num_topics (None: sparse_below)."""
     if num_topics is None or sparse_below == 0:
@@ -193,7 +198,7 @@ def to_tokens(corpus: Corpus, sparse_below: int = 32, *, num_topics: int | None 
     doc_span = longest if doc_rows == "sparse" else 0
     if doc_rows == "auto" and num_topics is not None:
         row_bytes = corpus.num_docs * num_topics * (2 if narrow else 4)
-        token_bytes = 4 * 10 * words.size  # the (N,) arrays below, z and zw
+        token_bytes = _token_array_bytes(words.size, v, corpus.num_docs)
         doc_span = longest if row_bytes > max(DOC_ROWS_BUDGET, 2 * token_bytes) else 0
     return Tokens(jnp.asarray(words), jnp.asarray(corpus.docs), jnp.asarray(corpus.doc_starts),
                   jnp.asarray(corpus.doc_lengths), jnp.asarray(order), jnp.asarray(slot),
@@ -246,6 +251,18 @@ def word_topic(state: SamplerState, tokens: Tokens) -> jax.Array:
     return jnp.zeros((tokens.vocab_size, k), jnp.int32).at[tokens.slot_word, state.zw].add(1)
 
 
+def _span_counter(topics: jax.Array, start: jax.Array, length: jax.Array, span: int,
+                  keep: jax.Array | bool = True):
+    """Counts read off a run of topics: row b holds topics[start[b] : start[b] + length[b]]
+    (at most `span`, masked where `keep` is False), gathered once; the returned lookup(k)
+    counts k in each row. The sparse half of both the word and the document side."""
+    offs = jnp.arange(span, dtype=jnp.int32)
+    mask = (offs[None, :] < length[:, None]) & jnp.reshape(keep, (-1, 1))
+    at = jnp.minimum(start[:, None] + offs[None, :], topics.shape[0] - 1)
+    held = jnp.where(mask, topics[at], -1)
+    return lambda k: (held == k[:, None]).sum(1, dtype=jnp.int32)
+
+
 def _word_count(rows: jax.Array, zw: jax.Array, tokens: Tokens, w: jax.Array,
                 kind: str = "mixed"):
     """A lookup n_kw(k) for a batch of words `w`: dense row, or a count over the word's
@@ -256,14 +273,11 @@ def _word_count(rows: jax.Array, zw: jax.Array, tokens: Tokens, w: jax.Array,
     if kind == "dense":
         return lambda k: rows[row, k]
     is_dense = dense < tokens.num_dense
-    span = max(tokens.sparse_below - 1, 1)
-    offs = jnp.arange(span, dtype=jnp.int32)
-    mask = (offs[None, :] < tokens.word_length[w][:, None]) & ~is_dense[:, None]
-    slots = jnp.minimum(tokens.word_start[w][:, None] + offs[None, :], zw.shape[0] - 1)
-    topics = jnp.where(mask, zw[slots], -1)
+    count = _span_counter(zw, tokens.word_start[w], tokens.word_length[w],
+                          max(tokens.sparse_below - 1, 1), ~is_dense)
 
     def lookup(k: jax.Array) -> jax.Array:
-        sparse = (topics == k[:, None]).sum(1, dtype=jnp.int32)
+        sparse = count(k)
         if tokens.num_dense == 0 or kind == "sparse":
             return sparse
         return jnp.where(is_dense, rows[row, k], sparse)
@@ -276,11 +290,7 @@ def _doc_count(doc_topic: jax.Array, z: jax.Array, tokens: Tokens, d: jax.Array)
     count over the document's tokens in `z`, gathered once and compared per lookup."""
     if not tokens.doc_span:
         return lambda k: doc_topic[d, k]
-    offs = jnp.arange(tokens.doc_span, dtype=jnp.int32)
-    mask = offs[None, :] < tokens.doc_length[d][:, None]
-    at = jnp.minimum(tokens.doc_start[d][:, None] + offs[None, :], z.shape[0] - 1)
-    topics = jnp.where(mask, z[at], -1)
-    return lambda k: (topics == k[:, None]).sum(1, dtype=jnp.int32)
+    return _span_counter(z, tokens.doc_start[d], tokens.doc_length[d], tokens.doc_span)
 
 
 # ----------------------------------------------------------------------------- likelihood
@@ -555,16 +565,19 @@ class TopicCounts:
         return int(self.topic_count.shape[0]), int(self.word_start.shape[0] - 1)
 
     @property
+    def words(self) -> np.ndarray:
+        """(nnz,) the word of each non-zero count."""
+        return np.repeat(np.arange(self.shape[1]), np.diff(self.word_start))
+
+    @property
     def norm(self) -> np.ndarray:
         """(K,) 1 / (n_k + V beta)."""
         return 1.0 / (self.topic_count.astype(np.float64) + self.shape[1] * self.beta)
 
     def dense(self) -> np.ndarray:
         """The (K, V) phi (small K V only)."""
-        k, v = self.shape
-        word = np.repeat(np.arange(v), np.diff(self.word_start))
-        wt = np.full((k, v), self.beta)
-        wt[self.topic, word] += self.count
+        wt = np.full(self.shape, self.beta)
+        wt[self.topic, self.words] += self.count
         return wt * self.norm[:, None]
 
 
@@ -591,7 +604,7 @@ def memory_report(tokens: Tokens, num_topics: int) -> dict[str, int]:
     c = jnp.dtype(tokens.count_dtype).itemsize
     dense_rows = c * tokens.num_dense * k
     doc_side = 0 if tokens.doc_span else c * tokens.num_docs * k
-    token_arrays = 4 * 8 * n + 4 * 5 * v + 4 * 2 * tokens.num_docs  # Tokens' arrays and z
+    token_arrays = _token_array_bytes(n, v, tokens.num_docs)
     tables = 4 * 5 * n + 4 * v + 4 * 3 * k
     report = {"num_topics": k, "vocab": v, "dense_rows": tokens.num_dense,
               "dense_threshold": tokens.sparse_below,
