@@ -1,5 +1,6 @@
 """Kill a checkpointed run with SIGKILL at random moments, rerun it, and compare with an
-uninterrupted run: `jaxhin lda train` and a multi-seed `jaxhin hin train`.
+uninterrupted run: `jaxhin lda train` (in memory, and streamed in blocks with `--block-tokens`)
+and a multi-seed `jaxhin hin train`.
 
 For each command: one uninterrupted run (its wall time T), then one chain of `--kills` runs
 into a fresh checkpoint folder, each killed at a moment drawn uniformly from [0.5 s, T] after
@@ -26,12 +27,27 @@ COMMANDS = {
             "--chunk", "1024"],
     "hin": ["hin", "train", "--model", "gcn", "--epochs", "60", "--seeds", "0", "1", "2", "3",
             "4"],
+    "lda-blocks": ["lda", "train", "--iters", "30", "--eval-every", "5", "--chunk", "1024",
+                   "--block-tokens", "6000"],
 }
+NEEDS_FOLDER = {"lda-blocks"}  # its uninterrupted run keeps its blocks in a folder too
+
+
+def _where(ck: Path) -> list[str]:
+    """What a killed run left: checkpoint steps, or a streamed chain's place in its blocks."""
+    if not ck.is_dir():
+        return []
+    run = ck / "run.json"
+    log = json.loads(run.read_text()).get("log", {}) if run.is_file() else {}
+    if "blocks" in log:
+        return [f"iteration {log['iter']}, next block {log['next']} of {log['blocks']}"]
+    return sorted(p.name for p in ck.glob("*") if p.name[0].isdigit()
+                  or p.name.startswith("seed-"))
 
 
 def _figures(system: str, path: Path):
     m = json.loads(path.read_text())["metrics"]
-    if system == "lda":
+    if system.startswith("lda"):
         return {"trace": [t["loglik_per_token"] for t in m["loglik_per_token"]],
                 "perplexity": m["heldout_perplexity"], "top_words": m["top_words"]}
     return {"per_seed": [(r["seed"], r["micro_f1"], r["macro_f1"], r["best_epoch"])
@@ -69,14 +85,15 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         for system in args.only or sorted(COMMANDS):
             command = COMMANDS[system]
-            _, wall = _run([*command, "--out", str(tmp / f"{system}-straight.json")])
+            folder = (["--checkpoint-dir", str(tmp / f"{system}-straight-ck")]
+                      if system in NEEDS_FOLDER else [])
+            _, wall = _run([*command, *folder, "--out", str(tmp / f"{system}-straight.json")])
             ck = tmp / f"{system}-ck"
             kills = []
             for _ in range(args.kills):
                 at = rng.uniform(0.5, wall)
                 done, _ = _run([*command, "--checkpoint-dir", str(ck)], timeout=at)
-                saved = sorted(p.name for p in ck.glob("*") if p.name[0].isdigit()
-                               or p.name.startswith("seed-")) if ck.is_dir() else []
+                saved = _where(ck)
                 kills.append({"at_s": round(at, 2), "killed": done is None, "saved": saved})
                 print(f"{system}: killed at {at:.1f} s of {wall:.1f}; folder holds {saved}",
                       flush=True)

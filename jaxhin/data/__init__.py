@@ -7,7 +7,8 @@ format, cached as .npz; the synthetic graph), `load_images` (scikit-learn's digi
 any folder of IDX files), `load_text` (tiny Shakespeare, any UTF-8 file, a synthetic
 Markov-chain text with a known entropy rate), `load_task` (sentence classification: SST-2,
 SST-1, CR, MR, MPQA, any `<label> <sentence>` file, a synthetic task) and `load_corpus` (UCI bag-of-words, LDA-C, KOS,
-Reuters, 20 Newsgroups, a synthetic LDA corpus with known topics).
+Reuters, 20 Newsgroups, a synthetic LDA corpus with known topics); `write_scale_corpus` draws
+LDA corpora of any size to disk in UCI format, block by block.
 
 Example:
   >>> from jaxhin.data import load_graph, load_corpus
@@ -68,6 +69,7 @@ from jaxhin.data._root import (
     data_root,
     dataset_dir,
 )
+from jaxhin.data._scale import ScaleCorpus, write_scale_corpus
 from jaxhin.data._synthetic_hin import SyntheticHinConfig, synthetic_hin
 from jaxhin.data._tasks import (
     TASKS,
@@ -103,6 +105,7 @@ __all__ = [
     "ImageData",
     "ImageFormatError",
     "OutputError",
+    "ScaleCorpus",
     "Split",
     "SyntheticHinConfig",
     "SyntheticText",
@@ -144,4 +147,5 @@ __all__ = [
     "synthetic_text",
     "tokenize",
     "write_results_dir",
+    "write_scale_corpus",
 ]

@@ -1,8 +1,8 @@
 """jaxhin.lda: LightLDA, an O(1) Metropolis-Hastings topic-model sampler.
 
-Samplers (`lightlda_sweep`, the reference `gibbs_sweep`), the run driver `fit` (trajectory,
-checkpoints, resume), evaluation (`perplexity`, `infer`, `coherence`, `top_words`,
-`plot_trace`) and the mesh version (`plan_layout`, `init_dist`, `make_dist_sweep`; its meshes
+Samplers (`lightlda_sweep`, the reference `gibbs_sweep`), the run drivers `fit` (trajectory,
+checkpoints, resume) and `fit_blocks` (a corpus streamed from disk block by block), evaluation
+(`perplexity`, `infer`, `coherence`, `top_words`, `plot_trace`) and the mesh version (`plan_layout`, `init_dist`, `make_dist_sweep`; its meshes
 and shardings come from `jaxhin.sbp`).
 
 Example:
@@ -34,31 +34,39 @@ from jaxhin.lda._eval import (
 from jaxhin.lda._fit import FitResult, best_match_cosine, fit
 from jaxhin.lda._plot import plot_trace
 from jaxhin.lda._samplers import (
+    DocPrior,
     LdaConfig,
+    RestCounts,
     SamplerState,
     Tokens,
     TopicCounts,
     WordProposal,
     counts,
     dense_threshold,
+    doc_prior,
     gibbs_sweep,
     init_state,
     lightlda_sweep,
     log_joint,
     log_joint_per_token,
     memory_report,
+    optimize_alpha,
     to_tokens,
     topic_counts,
     topic_word,
     word_proposal,
     word_topic,
 )
+from jaxhin.lda._stream import BlockFitResult, fit_blocks, split_blocks
 
 __all__ = [
+    "BlockFitResult",
     "DistLayout",
     "DistState",
+    "DocPrior",
     "FitResult",
     "LdaConfig",
+    "RestCounts",
     "SamplerState",
     "Tokens",
     "TopicCounts",
@@ -70,7 +78,9 @@ __all__ = [
     "dense_threshold",
     "device_tokens",
     "dist_log_joint_per_token",
+    "doc_prior",
     "fit",
+    "fit_blocks",
     "gather_state",
     "gibbs_sweep",
     "infer",
@@ -81,11 +91,13 @@ __all__ = [
     "log_joint_per_token",
     "make_dist_sweep",
     "memory_report",
+    "optimize_alpha",
     "perplexity",
     "plan_layout",
     "plot_trace",
     "sample_alias",
     "segment_alias",
+    "split_blocks",
     "split_halves",
     "to_tokens",
     "top_word_ids",

@@ -194,7 +194,11 @@ def device_tokens(layout: DistLayout, mesh) -> dict[str, jax.Array]:
 
 
 def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
-    """A jitted `sweep(key, state, arrays) -> state` for this layout and mesh."""
+    """A jitted `sweep(key, state, arrays) -> state` for this layout and mesh (symmetric
+    alpha: `LdaConfig.optimize_alpha` is single-device only, in `fit`)."""
+    if cfg.optimize_alpha:
+        raise ValueError("make_dist_sweep: LdaConfig.optimize_alpha is not supported on a mesh "
+                         "(alpha stays symmetric there); use fit() on one device, or set it to 0")
     g = layout.tokens
     model = layout.model_size
     per_round = sum(chunks for _, chunks, _ in layout.phases)

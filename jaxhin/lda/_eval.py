@@ -27,6 +27,7 @@ from jaxhin.lda._samplers import (
     TopicCounts,
     apply_chunk,
     chunk_slots,
+    doc_prior,
     mh_chunk,
     word_proposal,
 )
@@ -48,7 +49,7 @@ def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
     exactly phi, so the word steps are exact MH. Returns (D_new, K) float32 theta, averaged
     over the second half of the iterations.
     """
-    _check_vocab(corpus, tokens.vocab_size, "infer")
+    _check_vocab(corpus, tokens.vocab_size, "infer")  # alpha: the chain's own, if it has one
     new = dataclasses.replace(
         tokens, words=jnp.asarray(corpus.words), docs=jnp.asarray(corpus.docs),
         doc_start=jnp.asarray(corpus.doc_starts), doc_length=jnp.asarray(corpus.doc_lengths),
@@ -60,6 +61,7 @@ def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
 def _infer(key, state, new, cfg, iters):
     k = state.num_topics
     table = word_proposal(state, new, cfg)  # reads only the model's word side
+    prior = doc_prior(state.alpha)
     init_key, key = jax.random.split(key)
     z = jax.random.randint(init_key, new.words.shape, 0, k, jnp.int32)
     doc_topic = jnp.zeros((new.num_docs, k), jnp.int32).at[new.docs, z].add(1)
@@ -72,7 +74,8 @@ def _infer(key, state, new, cfg, iters):
             i, slot, ok = xs
             full = (c[0], state.word_rows, state.topic_count, c[1], state.zw)
             new_z, w, d, z0 = mh_chunk(jax.random.fold_in(jax.random.fold_in(key, it), i),
-                                        full, table, new, cfg, slot, ok, frozen_words=True)
+                                        full, table, new, cfg, slot, ok, frozen_words=True,
+                                        prior=prior)
             out = apply_chunk(full, new, slot, ok, new_z, w, d, z0, frozen_words=True)
             return (out[0], out[3]), None
 
@@ -84,7 +87,7 @@ def _infer(key, state, new, cfg, iters):
     acc0 = jnp.zeros((new.num_docs, k), jnp.float32)
     (_, _, acc), _ = jax.lax.scan(sweep, (doc_topic, z, acc0), jnp.arange(iters))
     kept = iters - iters // 2
-    mean = acc / kept + cfg.alpha
+    mean = acc / kept + (cfg.alpha if state.alpha is None else state.alpha)
     return mean / mean.sum(1, keepdims=True)
 
 
@@ -127,14 +130,21 @@ def _fold_in_em(phi, words, docs, num_docs, alpha, iters, chunk):
     return theta
 
 
-def perplexity(phi: np.ndarray | jax.Array | TopicCounts, heldout: Corpus, alpha: float,
-               iters: int = 50, chunk: int = 1024) -> float:
+def perplexity(phi: np.ndarray | jax.Array | TopicCounts, heldout: Corpus,
+               alpha: float | np.ndarray | jax.Array, iters: int = 50, chunk: int = 1024
+               ) -> float:
     """Held-out document-completion perplexity of a (K, V) topic-word matrix (rows sum to 1),
     or of jaxhin's sparse `TopicCounts` (the same EM and score, O(non-zeros + D K) memory).
 
     theta of each held-out document is fitted by EM on its even-position tokens (Dirichlet
-    prior alpha, MAP), then exp(-mean log sum_k theta_dk phi_kw) over its odd-position tokens.
+    prior alpha, MAP; a scalar, or (K,) for an asymmetric prior), then
+    exp(-mean log sum_k theta_dk phi_kw) over its odd-position tokens.
     """
+    k = phi.shape[0]
+    alpha = jnp.asarray(alpha, jnp.float32)
+    if alpha.ndim != 0 and alpha.shape != (k,):
+        raise ValueError(f"perplexity: alpha must be a scalar or ({k},), one per topic; got "
+                         f"shape {tuple(alpha.shape)}")
     if isinstance(phi, TopicCounts):
         return _sparse_perplexity(phi, heldout, alpha, iters)
     phi = jnp.asarray(phi, jnp.float32)
@@ -143,12 +153,12 @@ def perplexity(phi: np.ndarray | jax.Array | TopicCounts, heldout: Corpus, alpha
                          f"{tuple(phi.shape)}")
     obs, ev = split_halves(heldout)
     theta = _fold_in_em(phi, jnp.asarray(obs.words), jnp.asarray(obs.docs), heldout.num_docs,
-                        jnp.float32(alpha), iters, chunk)
+                        alpha, iters, chunk)
     p = _predictive(theta, phi, jnp.asarray(ev.words), jnp.asarray(ev.docs), chunk)
     return float(np.exp(-np.mean(np.log(np.maximum(np.asarray(p, np.float64), 1e-300)))))
 
 
-def _sparse_perplexity(tc: TopicCounts, heldout: Corpus, alpha: float, iters: int,
+def _sparse_perplexity(tc: TopicCounts, heldout: Corpus, alpha: jax.Array, iters: int,
                        pair_budget: int = 2**20, theta_budget: int = 2**22) -> float:
     """`perplexity` with phi_kw = g_k (n_kw + beta), g_k = 1 / (n_k + V beta), split into its
     sparse and dense parts: sum_k theta_dk phi_kw = sum_{n_kw > 0} theta_dk g_k n_kw
@@ -180,7 +190,7 @@ def _sparse_perplexity(tc: TopicCounts, heldout: Corpus, alpha: float, iters: in
         for x in (tokens_d, pairs_d):
             total = np.concatenate([[0], np.cumsum(x)])[cuts]
             size.append(max(1, int(np.diff(total).max(initial=0))))
-    run = functools.partial(_em_group, jnp.asarray(tc.norm, jnp.float32), jnp.float32(alpha),
+    run = functools.partial(_em_group, jnp.asarray(tc.norm, jnp.float32), alpha,
                             jnp.float32(tc.beta), docs=per_group, iters=iters)
     logs, count = 0.0, 0
     for a, b in itertools.pairwise(cuts):
@@ -303,7 +313,7 @@ def coherence(phi: np.ndarray | TopicCounts, corpus: Corpus, n: int = 10,
     iu = np.triu_indices(n, 1)
     for row in top:
         cols = x[:, row]
-        co = (cols.T @ cols).toarray()  # (n, n) co-document frequencies
+        co = (cols.T @ cols).toarray().astype(np.float64)  # (n, n) co-document frequencies
         df = np.diag(co)
         # UMass: sum over i > j of log((D(w_i, w_j) + 1) / D(w_j)), w sorted by probability.
         lower = np.tril_indices(n, -1)
@@ -312,5 +322,8 @@ def coherence(phi: np.ndarray | TopicCounts, corpus: Corpus, n: int = 10,
         p_i, p_j = df[iu[0]] / num_docs, df[iu[1]] / num_docs
         eps = 1e-12
         pmi = np.log((p_ij + eps) / (p_i * p_j + eps))
-        npmi.append(np.mean(np.where(p_ij > 0, pmi / -np.log(p_ij + eps), -1.0)))
+        # Never together: -1; together in every document (log p_ij = 0): 1, NPMI's limit.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(p_ij >= 1.0, 1.0, pmi / -np.log(p_ij + eps))
+        npmi.append(np.mean(np.where(p_ij > 0, value, -1.0)))
     return {"umass": float(np.mean(umass)), "npmi": float(np.mean(npmi)), "topics": len(top)}

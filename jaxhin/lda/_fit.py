@@ -21,6 +21,7 @@ from jaxhin.lda._samplers import (
     init_state,
     lightlda_sweep,
     log_joint_per_token,
+    optimize_alpha,
     to_tokens,
 )
 from jaxhin.train import (
@@ -66,8 +67,9 @@ def _state_tree(state: SamplerState) -> dict[str, Any]:
     are left out, because orbax cannot save a zero-size array; a restore keeps the fresh
     state's (equally empty) ones."""
     tree = {"z": state.z, "zw": state.zw, "doc_topic": state.doc_topic,
-            "word_rows": state.word_rows, "topic_count": state.topic_count}
-    return {name: value for name, value in tree.items() if value.size > 0}
+            "word_rows": state.word_rows, "topic_count": state.topic_count,
+            "alpha": state.alpha}
+    return {name: value for name, value in tree.items() if value is not None and value.size > 0}
 
 
 def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
@@ -84,11 +86,15 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
       corpus: a `Corpus`, or `Tokens` already on device.
       sparse_below, doc_rows: the storage layout (`to_tokens`, given K), for a `Corpus`.
       eval_every: compute log p(w, z) per token every this many iterations (and at the end).
-      checkpoint_dir: save the sampler state here every `checkpoint_every` iterations and at the
-        end; resume from its newest intact step if it holds one. The folder is locked while the
+      checkpoint_dir: save the sampler state (with its alpha, if optimised) here every
+        `checkpoint_every` iterations and at the end; resume from its newest intact step if it
+        holds one. The folder is locked while the
         chain runs and keeps the chain's identity (sampler, config, key, data fingerprint):
         resuming with other settings raises `CheckpointError` naming them; `iters` may grow.
         The resumed `trace` holds the whole trajectory, from iteration 0.
+
+    With `cfg.optimize_alpha`, alpha is re-estimated (`optimize_alpha`) after every
+    `cfg.optimize_alpha`-th iteration; the result's `state.alpha` holds it.
 
     Example:
       >>> corpus, truth = jaxhin.data.load_corpus("synthetic")
@@ -102,7 +108,10 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
     k = cfg.num_topics
     tokens = (corpus if isinstance(corpus, Tokens)
               else to_tokens(corpus, sparse_below, num_topics=k, doc_rows=doc_rows))
-    identity = {"system": "lda", "sampler": sampler, "lda": dataclasses.asdict(cfg),
+    lda_identity = dataclasses.asdict(cfg)
+    if not cfg.optimize_alpha:  # folders written before this field still resume
+        del lda_identity["optimize_alpha"]
+    identity = {"system": "lda", "sampler": sampler, "lda": lda_identity,
                 "sparse_below": tokens.sparse_below,
                 "key": np.asarray(jax.random.key_data(key)).tolist(),
                 "data": fingerprint(tokens.words, tokens.docs)}
@@ -113,11 +122,11 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
     # and the state's rows would otherwise be resident at once (the process's peak).
     sweep = SAMPLERS[sampler]
     t0 = time.perf_counter()
-    shapes = jax.eval_shape(lambda: init_state(init_key, tokens, k))
+    shapes = jax.eval_shape(lambda: init_state(init_key, tokens, k, cfg))
     compiled = sweep.lower(key, shapes, tokens, cfg).compile()
     compile_s = time.perf_counter() - t0
     release_freed_memory()
-    state = init_state(init_key, tokens, k)
+    state = init_state(init_key, tokens, k, cfg)
     with contextlib.ExitStack() as stack:
         run = (stack.enter_context(run_folder(checkpoint_dir, identity))
                if checkpoint_dir is not None else None)
@@ -141,8 +150,11 @@ def fit(key: jax.Array, corpus: Corpus | Tokens, cfg: LdaConfig, iters: int, *,
             t = time.perf_counter()
             state = compiled(jax.random.fold_in(key, it), state, tokens)
             jax.block_until_ready(state.z)
-            sample_s += time.perf_counter() - t
             done = it + 1
+            if cfg.optimize_alpha and done % cfg.optimize_alpha == 0:
+                state = dataclasses.replace(state, alpha=optimize_alpha(state, tokens, state.alpha))
+                jax.block_until_ready(state.alpha)
+            sample_s += time.perf_counter() - t  # training time: alpha's estimation included
             if done % max(eval_every, 1) == 0 or done == iters:
                 ll = float(log_joint_per_token(state, tokens, cfg))
                 trace.append({"iter": done, "wall_s": wall0 + sample_s, "loglik_per_token": ll})

@@ -9,7 +9,9 @@ an exact Metropolis-Hastings acceptance ratio:
   word proposal  q_w(k) ∝ (n_kw + beta) / (n_k + V beta), drawn in O(1) from alias tables built
                  once per iteration from a snapshot of the counts (stale, as in the paper);
   doc proposal   q_d(k) ∝ n_dk + alpha, drawn in O(1) as the topic of a uniformly chosen token of
-                 the same document with probability n_d / (n_d + K alpha), else uniformly;
+                 the same document with probability n_d / (n_d + K alpha), else uniformly (with
+                 an asymmetric alpha_k, `LdaConfig.optimize_alpha`: with probability
+                 n_d / (n_d + A), else from alpha_k / A by a K-entry alias table);
   accept s -> t with min(1, p(t) q(s) / (p(s) q(t))), with q evaluated at the current counts as
   in the paper's acceptance ratios (Yuan et al., eq. for pi_w and pi_d): the word tables are
   stale within an iteration, and LightLDA accepts the small bias this leaves for not rebuilding
@@ -78,6 +80,9 @@ class LdaConfig:
         4096 by default: a chunk that is most of a small corpus samples nearly every token
         against the same counts (on the built-in 44K-token synthetic corpus 32768 ends at a
         perplexity 15% higher); on KOS 4096 and 32768 are within seed noise (issue #35).
+      optimize_alpha: every this many iterations, re-estimate an asymmetric alpha (one value
+        per topic) by Minka's fixed point (`optimize_alpha`), as tomotopy (its default, 10) and
+        Mallet do; `alpha` is then its starting value. 0: alpha stays fixed and symmetric.
     """
 
     num_topics: int = 100
@@ -85,9 +90,11 @@ class LdaConfig:
     beta: float = 0.01
     mh_steps: int = 2
     chunk: int = 4096
+    optimize_alpha: int = 0
 
     def __post_init__(self):
         check_at_least(self, 1, "num_topics", "mh_steps", "chunk")
+        check_at_least(self, 0, "optimize_alpha")
         for name in ("alpha", "beta"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"LdaConfig.{name} must be > 0, got {getattr(self, name)}")
@@ -214,7 +221,9 @@ class SamplerState:
     """State of one Markov chain. Arrays are leaves; `num_topics` is static.
 
     `zw` repeats `z` in word-major order (`zw[s] == z[word_order[s]]`): it is the sparse half of
-    the hybrid word-topic store and what the word-proposal tables are built from.
+    the hybrid word-topic store and what the word-proposal tables are built from. `alpha` is
+    None for the symmetric prior `LdaConfig.alpha`, else the chain's own asymmetric prior
+    (`LdaConfig.optimize_alpha`), which the samplers then read instead.
     """
 
     z: jax.Array            # (N,) int32 topic of each token
@@ -223,6 +232,7 @@ class SamplerState:
     word_rows: jax.Array    # (V_dense, K) int32 dense word-topic rows
     topic_count: jax.Array  # (K,) int32
     num_topics: int = dataclasses.field(metadata={"static": True})
+    alpha: jax.Array | None = None  # (K,) float32 asymmetric document-topic prior
 
 
 @functools.partial(jax.jit, static_argnames=("num_topics",))
@@ -239,10 +249,15 @@ def counts(tokens: Tokens, z: jax.Array, num_topics: int) -> SamplerState:
     return SamplerState(z, z[tokens.word_order], doc_topic, word_rows, topic_count, num_topics)
 
 
-def init_state(key: jax.Array, tokens: Tokens, num_topics: int) -> SamplerState:
-    """Uniformly random topics and their counts."""
+def init_state(key: jax.Array, tokens: Tokens, num_topics: int,
+               cfg: LdaConfig | None = None) -> SamplerState:
+    """Uniformly random topics and their counts; with `cfg.optimize_alpha`, a (K,) alpha that
+    starts at `cfg.alpha`."""
     z = jax.random.randint(key, tokens.words.shape, 0, num_topics, jnp.int32)
-    return counts(tokens, z, num_topics)
+    state = counts(tokens, z, num_topics)
+    if cfg is not None and cfg.optimize_alpha:
+        state = dataclasses.replace(state, alpha=jnp.full((num_topics,), cfg.alpha, jnp.float32))
+    return state
 
 
 def word_topic(state: SamplerState, tokens: Tokens) -> jax.Array:
@@ -302,40 +317,95 @@ def _sum(x: jax.Array) -> jax.Array:
     return jnp.pad(x, (0, pad)).reshape(-1, 1024).sum(1).sum()
 
 
-def _log_rising(a: jax.Array, b: jax.Array, prior: float) -> jax.Array:
-    """sum over groups (a, b) of log Gamma(n_ab + prior) - log Gamma(prior), from one sort of the
-    N pairs: each token adds log(rank within its group + prior). O(N log N), independent of K."""
+def _pair_groups(a: jax.Array, b: jax.Array):
+    """One sort of the N pairs (a, b): the sorted b, each pair's rank within its group of equal
+    pairs, and where each group starts."""
     a_s, b_s = jax.lax.sort((a, b), num_keys=2)
     idx = jnp.arange(a.shape[0])
     new = jnp.concatenate([jnp.ones((1,), bool), (a_s[1:] != a_s[:-1]) | (b_s[1:] != b_s[:-1])])
     first = jax.lax.cummax(jnp.where(new, idx, 0))
-    return _sum(jnp.log((idx - first).astype(jnp.float32) + prior))
+    return b_s, idx - first, new
+
+
+def _log_rising(a: jax.Array, b: jax.Array, prior: float | jax.Array) -> jax.Array:
+    """sum over groups (a, b) of log Gamma(n_ab + prior_b) - log Gamma(prior_b), from one sort of
+    the N pairs: each token adds log(rank within its group + prior). O(N log N), independent of
+    K. `prior` is a scalar or indexed by b ((K,) for an asymmetric alpha)."""
+    b_s, rank, _ = _pair_groups(a, b)
+    prior = prior if jnp.ndim(prior) == 0 else prior[b_s]
+    return _sum(jnp.log(rank.astype(jnp.float32) + prior))
+
+
+def doc_log_joint(z, docs, doc_length, num_topics, alpha, alpha_vec=None):
+    """log p(z | alpha) of documents from their tokens' (N,) topics and documents and (D,)
+    lengths: the document half of `log_joint_counts` (a streamed corpus sums it per block)."""
+    lg = jax.scipy.special.gammaln
+    prior, total = ((alpha, jnp.float32(num_topics * alpha)) if alpha_vec is None
+                    else (alpha_vec, alpha_vec.sum()))
+    return (_log_rising(docs, z, prior) + doc_length.shape[0] * lg(total)
+            - _sum(lg(doc_length.astype(jnp.float32) + total)))
 
 
 @functools.partial(jax.jit, static_argnames=("alpha", "beta"))
-def log_joint_counts(z, words, docs, doc_length, topic_count, vocab_size, alpha, beta):
+def log_joint_counts(z, words, docs, doc_length, topic_count, vocab_size, alpha, beta,
+                     alpha_vec=None):
     """Collapsed log p(w, z) from the tokens' (N,) topics, words and documents, (D,) document
     lengths and (K,) topic totals; the kernel `log_joint` and the mesh version share. Token
-    order does not matter (the pairs are sorted inside)."""
+    order does not matter (the pairs are sorted inside). `alpha_vec`, if given, is a (K,)
+    asymmetric prior used instead of the symmetric `alpha`."""
     k = topic_count.shape[0]
     lg = jax.scipy.special.gammaln
     v_beta = vocab_size * beta
     log_w = (_log_rising(words, z, beta) + k * lg(jnp.float32(v_beta))
              - _sum(lg(topic_count.astype(jnp.float32) + v_beta)))
-    log_z = (_log_rising(docs, z, alpha) + doc_length.shape[0] * lg(jnp.float32(k * alpha))
-             - _sum(lg(doc_length.astype(jnp.float32) + k * alpha)))
-    return log_w + log_z
+    return log_w + doc_log_joint(z, docs, doc_length, k, alpha, alpha_vec)
 
 
 def log_joint(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> jax.Array:
     """Collapsed log p(w, z) (Griffiths & Steyvers, 2004, eq. 2-3), the quantity Gibbs-based
-    libraries (tomotopy's `ll_per_word`, `lda`'s `loglikelihood`) report."""
-    return log_joint_counts(state.z, tokens.words, tokens.docs, tokens.doc_length, state.topic_count,
-                      tokens.vocab_size, float(cfg.alpha), float(cfg.beta))
+    libraries (tomotopy's `ll_per_word`, `lda`'s `loglikelihood`) report; under the chain's
+    own alpha where it has one."""
+    return log_joint_counts(state.z, tokens.words, tokens.docs, tokens.doc_length,
+                            state.topic_count, tokens.vocab_size, float(cfg.alpha),
+                            float(cfg.beta), state.alpha)
 
 
 def log_joint_per_token(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> jax.Array:
     return log_joint(state, tokens, cfg) / state.z.shape[0]
+
+
+# ----------------------------------------------------------------------------- alpha
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def optimize_alpha(state: SamplerState, tokens: Tokens, alpha: jax.Array, steps: int = 20,
+                   floor: float = 1e-5) -> jax.Array:
+    """An asymmetric document-topic prior re-estimated from the chain's counts by Minka's fixed
+    point (Minka, "Estimating a Dirichlet distribution", 2000, eq. 55; Wallach, Mimno and
+    McCallum, "Rethinking LDA: why priors matter", 2009), `steps` times from `alpha`:
+      alpha_k <- alpha_k sum_d [psi(n_dk + alpha_k) - psi(alpha_k)]
+                         / sum_d [psi(n_d + A) - psi(A)],      A = sum_k alpha_k,
+    floored at `floor` (a topic with no tokens would otherwise reach 0). A zero count adds
+    nothing to the numerator, so it is a sum over the non-zero (d, k) pairs: one sort of the
+    N (document, topic) pairs, O(N log N) whatever K is, and no (D, K) array."""
+    k, n = state.num_topics, state.z.shape[0]
+    topic, _, new = _pair_groups(tokens.docs, state.z)
+    group = jnp.cumsum(new) - 1                       # (N,) group of each sorted pair
+    n_dk = jax.ops.segment_sum(jnp.ones((n,), jnp.float32), group, num_segments=n)
+    group_topic = jnp.zeros((n,), jnp.int32).at[group].max(topic)
+    real = n_dk > 0                                   # groups past the last are empty
+    n_d = tokens.doc_length.astype(jnp.float32)
+    psi = jax.scipy.special.digamma
+
+    def step(_, a):
+        a_g = a[group_topic]
+        num = jax.ops.segment_sum(jnp.where(real, psi(n_dk + a_g) - psi(a_g), 0.0),
+                                  group_topic, num_segments=k)
+        total = a.sum()
+        den = _sum(jnp.where(n_d > 0, psi(n_d + total) - psi(total), 0.0))
+        return jnp.maximum(a * num / jnp.maximum(den, 1e-30), floor)
+
+    return jax.lax.fori_loop(0, steps, step, alpha.astype(jnp.float32))
 
 
 # ----------------------------------------------------------------------------- exact Gibbs
@@ -346,6 +416,7 @@ def gibbs_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaCon
                 ) -> SamplerState:
     """One sequential sweep of exact collapsed Gibbs sampling: O(K) per token, dense counts."""
     v_beta = tokens.vocab_size * cfg.beta
+    alpha = cfg.alpha if state.alpha is None else state.alpha
 
     def step(carry, i):
         doc_topic, wt, topic_count, z = carry
@@ -353,7 +424,7 @@ def gibbs_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaCon
         doc_topic = doc_topic.at[d, old].add(-1)
         wt = wt.at[w, old].add(-1)
         topic_count = topic_count.at[old].add(-1)
-        logits = (jnp.log(doc_topic[d] + cfg.alpha) + jnp.log(wt[w] + cfg.beta)
+        logits = (jnp.log(doc_topic[d] + alpha) + jnp.log(wt[w] + cfg.beta)
                   - jnp.log(topic_count + v_beta))
         new = jax.random.categorical(jax.random.fold_in(key, i), logits).astype(jnp.int32)
         doc_topic = doc_topic.at[d, new].add(1)
@@ -367,7 +438,7 @@ def gibbs_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaCon
             tokens.docs, state.z].add(1)
     carry = (doc_topic, word_topic(state, tokens), state.topic_count, state.z)
     (_, _, _, z), _ = jax.lax.scan(step, carry, jnp.arange(tokens.words.shape[0]))
-    return counts(tokens, z, state.num_topics)
+    return dataclasses.replace(counts(tokens, z, state.num_topics), alpha=state.alpha)
 
 
 # ----------------------------------------------------------------------------- LightLDA
@@ -387,6 +458,11 @@ class WordProposal:
     dense_alias: jax.Array  # (K,)
     dense_item: jax.Array   # (K,) topic behind each bucket
     dense_mass: jax.Array   # ()
+    # `model_word_proposal`'s tables: word w's buckets are [seg_start[w], + seg_length[w]) over
+    # topics (not the tokens' word-major slots), and the ratio weighs them by the model's counts.
+    seg_start: jax.Array | None = None   # (V,)
+    seg_length: jax.Array | None = None  # (V,)
+    from_model: bool = dataclasses.field(default=False, metadata={"static": True})
 
 
 def word_proposal(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> WordProposal:
@@ -403,6 +479,57 @@ def word_proposal(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> WordPr
                         d_alias, d_item, dense.sum())
 
 
+def model_word_proposal(rows: jax.Array, topic_count: jax.Array, cfg: LdaConfig
+                        ) -> WordProposal:
+    """Every word's proposal from dense (V, K) model counts, as LightLDA builds its alias tables
+    from the model it holds: q_w(k) ∝ (n_kw + beta) / (n_k + V beta), one K-entry table per
+    word, O(V K). For a corpus streamed in blocks (`fit_blocks`), whose model is dense and
+    whose block's own tokens would give a poorer proposal (with 9 blocks of the 24K-token
+    planted corpus, tables from the block's tokens left the chain 0.16 nats per token short of
+    the in-memory one after 40 iterations)."""
+    v, k = rows.shape
+    weight = ((rows.astype(jnp.float32) + cfg.beta)
+              / (topic_count.astype(jnp.float32) + v * cfg.beta)[None, :])
+    seg_start = jnp.arange(v, dtype=jnp.int32) * k
+    seg_length = jnp.full((v,), k, jnp.int32)
+    prob, alias, item = segment_alias(weight.ravel(), seg_start, seg_length,
+                                      jnp.repeat(jnp.arange(v, dtype=jnp.int32), k), k)
+    topic = (item % k).astype(jnp.int32)
+    none = jnp.arange(k, dtype=jnp.int32)  # the dense part is empty: mass 0, never drawn
+    return WordProposal(prob, alias, jnp.stack([topic, jnp.full_like(topic, -1)], axis=1),
+                        weight.sum(1), jnp.ones((k,), jnp.float32), none, none,
+                        jnp.float32(0.0), seg_start, seg_length, from_model=True)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class DocPrior:
+    """An asymmetric alpha and its alias table: the doc proposal's prior part alpha_k / A."""
+
+    alpha: jax.Array  # (K,)
+    prob: jax.Array   # (K,)
+    alias: jax.Array  # (K,)
+    item: jax.Array   # (K,)
+    total: jax.Array  # () A = sum_k alpha_k
+
+
+def doc_prior(alpha: jax.Array | None) -> DocPrior | None:
+    """The doc proposal's prior table for a (K,) alpha (O(K)); None for the symmetric one."""
+    if alpha is None:
+        return None
+    prob, alias, item = alias_table(alpha)
+    return DocPrior(alpha, prob, alias, item, alpha.sum())
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class RestCounts:
+    """The word-topic counts of every token outside the block being sampled (`fit_blocks`)."""
+
+    rows: jax.Array   # (V, K) int32
+    topic: jax.Array  # (K,) int32
+
+
 def chunk_slots(n: int, chunk: int) -> tuple[jax.Array, jax.Array]:
     """(chunks, chunk) token slots covering n tokens and which of them are real (not padding)."""
     chunk = min(chunk, n)
@@ -411,11 +538,18 @@ def chunk_slots(n: int, chunk: int) -> tuple[jax.Array, jax.Array]:
     return index, index < n
 
 
-def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed"):
+def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed",
+             prior: DocPrior | None = None, rest: RestCounts | None = None):
     """MH-sample the tokens `slot` (a chunk) against counts `carry`; returns the new topics.
 
     With `frozen_words`, the word side (rows, zw, topic_count) is a fixed model (inference on
-    unseen documents): the target is (n_dk^-i + alpha) phi_kw.
+    unseen documents): the target is (n_dk^-i + alpha) phi_kw. With `prior`, alpha is its
+    asymmetric alpha_k: in the target, and in the doc proposal, whose prior part then draws k
+    with probability alpha_k / A from its alias table instead of uniformly. With `rest`, the
+    tokens are one block of a corpus streamed block by block (`fit_blocks`): the target's word
+    counts add the rest of the corpus's (fixed while the block is sampled), and the word
+    proposal, built from the block's own tokens, is weighed in the ratio by the block's counts
+    (its exact law), so the chain still targets the whole corpus's posterior.
     """
     doc_topic, word_rows, topic_count, z, zw = carry
     k, n = topic_count.shape[0], z.shape[0]
@@ -429,32 +563,46 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
     rng = jax.random.uniform(key, (2 * cfg.mh_steps, 4, slot.shape[0]))
 
     def look(t):
-        """The three counts a topic needs, gathered once: (n_dt, n_tw, n_t)."""
-        return (n_dk(t).astype(jnp.float32), n_kw(t).astype(jnp.float32),
-                topic_count[t].astype(jnp.float32))
+        """What a topic needs, gathered once: n_dt, n_tw, n_t; alpha_t if asymmetric; with
+        `rest`, the whole corpus's n_tw and n_t (block + rest)."""
+        c = {"n_dt": n_dk(t).astype(jnp.float32), "n_tw": n_kw(t).astype(jnp.float32),
+             "n_t": topic_count[t].astype(jnp.float32)}
+        if prior is not None:
+            c["alpha"] = prior.alpha[t]
+        if rest is not None:  # integer-valued float32 sums: exact below 2^24
+            c["all_tw"] = c["n_tw"] + rest.rows[w, t].astype(jnp.float32)
+            c["all_t"] = c["n_t"] + rest.topic[t].astype(jnp.float32)
+        return c
+
+    def alpha_of(c):
+        return c.get("alpha", alpha)
 
     def target(t, c):  # p(t | rest) up to a constant, counts without token i
-        n_dt, n_tw, n_t = c
         own = (t == z0).astype(jnp.float32)
         word_own = 0.0 if frozen_words else own
-        return (n_dt - own + alpha) * (n_tw - word_own + beta) / (n_t - word_own + v_beta)
+        return ((c["n_dt"] - own + alpha_of(c)) * (c.get("all_tw", c["n_tw"]) - word_own + beta)
+                / (c.get("all_t", c["n_t"]) - word_own + v_beta))
 
     # Drawing token i itself proposes s, and q leaves token i out (module docstring).
+    tw, tt = ("all_tw", "all_t") if table.from_model else ("n_tw", "n_t")
+
     def q_word(c, x):  # the word proposal's weight of x, token i left out of the word's count
         word_own = 0.0 if frozen_words else (x == z0).astype(jnp.float32)
-        return (c[1] - word_own + beta) / (c[2] + v_beta)
+        return (c.get(tw, c["n_tw"]) - word_own + beta) / (c.get(tt, c["n_t"]) + v_beta)
 
     def q_doc(c, x):  # the doc proposal's weight of x, token i left out of the document's count
-        return c[0] - (x == z0).astype(jnp.float32) + alpha
+        return c["n_dt"] - (x == z0).astype(jnp.float32) + alpha_of(c)
 
     sparse_mass = table.sparse_mass[w]
+    seg_start, seg_length = ((tokens.word_start, tokens.word_length) if table.seg_start is None
+                             else (table.seg_start, table.seg_length))
     s = z0
     cs = look(s)  # carried with s: an accepted proposal's counts become the current ones
     for step in range(2 * cfg.mh_steps):  # word, doc, word, doc, ...
         u_mix, u_a, u_b, u_accept = rng[step]
         if step % 2 == 0:
-            slot_pick = sample_alias(table.slot_prob, table.slot_alias, tokens.word_start[w],
-                                     tokens.word_length[w], u_a, u_b)
+            slot_pick = sample_alias(table.slot_prob, table.slot_alias, seg_start[w],
+                                     seg_length[w], u_a, u_b)
             bucket = sample_alias(table.dense_prob, table.dense_alias, 0, k, u_a, u_b)
             use_sparse = u_mix * (sparse_mass + table.dense_mass) < sparse_mass
             drawn = table.slot_token[slot_pick]
@@ -466,14 +614,19 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
             ratio = target(t, ct) * q_word(cs, s) / (target(s, cs) * q_word(ct, t))
         else:
             pick = tokens.doc_start[d] + jnp.minimum((u_a * n_d).astype(jnp.int32), n_d - 1)
-            uniform = jnp.minimum((u_a * k).astype(jnp.int32), k - 1)
             picked = jnp.where(pick == idx, s, z[pick])
-            t = jnp.where(u_mix * (n_d + k * alpha) < n_d, picked, uniform)
+            if prior is None:
+                from_prior = jnp.minimum((u_a * k).astype(jnp.int32), k - 1)
+                prior_mass = k * alpha
+            else:
+                from_prior = prior.item[sample_alias(prior.prob, prior.alias, 0, k, u_a, u_b)]
+                prior_mass = prior.total
+            t = jnp.where(u_mix * (n_d + prior_mass) < n_d, picked, from_prior)
             ct = look(t)
             ratio = target(t, ct) * q_doc(cs, s) / (target(s, cs) * q_doc(ct, t))
         accept = u_accept < ratio
         s = jnp.where(accept, t, s)
-        cs = tuple(jnp.where(accept, x, y) for x, y in zip(ct, cs, strict=True))
+        cs = {name: jnp.where(accept, ct[name], cs[name]) for name in cs}
     return jnp.where(ok, s, z0), w, d, z0
 
 
@@ -505,15 +658,19 @@ def apply_chunk(carry, tokens, slot, ok, new, w, d, z0, frozen_words=False):
 
 
 @functools.partial(jax.jit, static_argnames=("cfg",), donate_argnames=("state",))
-def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaConfig
+def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaConfig,
+                   rest: RestCounts | None = None, table: WordProposal | None = None
                    ) -> SamplerState:
     """One LightLDA iteration: build the word-proposal tables from the current counts (O(N + K)),
     then sample every token with `cfg.mh_steps` MH cycles (a word then a doc proposal each),
     `cfg.chunk` tokens at a time
     (the tokens of sparse-row words first, then the rest, each in document order).
+    With `rest`, `tokens` are one block of a larger corpus whose other tokens hold `rest`
+    (`mh_chunk`); `table`, if given, is the word proposal to use (`model_word_proposal`).
 
     `state` is donated: its buffers are reused for the result (do not use it after the call)."""
-    table = word_proposal(state, tokens, cfg)
+    table = word_proposal(state, tokens, cfg) if table is None else table
+    prior = doc_prior(state.alpha)
     carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
     # Sparse-row tokens first, then dense-row ones: each pass does only its kind of lookup.
     parts = ((0, tokens.num_sparse_tokens, "sparse"),
@@ -532,14 +689,14 @@ def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: Lda
         def body(carry, xs, kind=kind):
             c, slot, ok = xs
             new, w, d, z0 = mh_chunk(jax.random.fold_in(key, c), carry, table, tokens, cfg,
-                                      slot, ok, kind=kind)
+                                      slot, ok, kind=kind, prior=prior, rest=rest)
             return apply_chunk(carry, tokens, slot, ok, new, w, d, z0), None
 
         carry, _ = jax.lax.scan(body, carry,
                                 (first_chunk + jnp.arange(index.shape[0]), slots, valid))
         first_chunk += index.shape[0]
     doc_topic, word_rows, topic_count, z, zw = carry
-    return SamplerState(z, zw, doc_topic, word_rows, topic_count, state.num_topics)
+    return SamplerState(z, zw, doc_topic, word_rows, topic_count, state.num_topics, state.alpha)
 
 
 def topic_word(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> np.ndarray:

@@ -99,11 +99,16 @@ def test_coherence_matches_a_hand_count():
     assert got["umass"] == pytest.approx(np.log((2 + 1) / 3))  # D(a,b)=2, D(a)=3
     p_ab, p_a, p_b = 2 / 4, 3 / 4, 2 / 4
     assert got["npmi"] == pytest.approx(np.log(p_ab / (p_a * p_b)) / -np.log(p_ab), rel=1e-6)
+    # a and b in every document: NPMI's limit 1 (float32 counts once made this 0 / 0 = nan).
+    both = Corpus(np.array([0, 1, 0, 1], np.int32), np.array([0, 0, 1, 1], np.int32),
+                  ("a", "b"), 2)
+    assert coherence(np.array([[0.6, 0.4]]), both, n=2)["npmi"] == 1.0
 
 
-def test_resumed_chain_is_bit_identical(planted, tmp_path):
+@pytest.mark.parametrize("optimize", [0, 2])  # 2: the restored alpha (from step 2) matters
+def test_resumed_chain_is_bit_identical(planted, tmp_path, optimize):
     corpus, _ = planted
-    cfg = LdaConfig(num_topics=6, chunk=128)
+    cfg = LdaConfig(num_topics=6, chunk=128, optimize_alpha=optimize)
     straight = fit(jax.random.key(3), corpus, cfg, 6, eval_every=3, show_progress=False)
     ckpt = tmp_path / "ckpt"
     fit(jax.random.key(3), corpus, cfg, 3, checkpoint_dir=ckpt, show_progress=False)
@@ -112,6 +117,8 @@ def test_resumed_chain_is_bit_identical(planted, tmp_path):
     assert resumed.start_iter == 3
     np.testing.assert_array_equal(resumed.state.z, straight.state.z)
     np.testing.assert_array_equal(resumed.state.doc_topic, straight.state.doc_topic)
+    if optimize:
+        np.testing.assert_array_equal(resumed.state.alpha, straight.state.alpha)
     assert resumed.trace == straight.trace[:1] + [
         {**t, "wall_s": r["wall_s"]} for t, r in zip(straight.trace[1:], resumed.trace[1:],
                                                      strict=True)]  # the whole trajectory
@@ -154,6 +161,12 @@ def test_lda_train_reads_a_uci_file(tmp_path, capsys):
     assert sparse_m["memory"]["doc_side_bytes"] == 0
     assert ([t["loglik_per_token"] for t in sparse_m["loglik_per_token"]]
             == [t["loglik_per_token"] for t in dense_m["loglik_per_token"]])
+    learned = tmp_path / "a.json"
+    assert main(["lda", "train", "--corpus", str(tmp_path / "docword.tiny.txt"), "--topics",
+                 "2", "--iters", "3", "--heldout", "0", "--optimize-alpha", "1", "--out",
+                 str(learned), "--quiet"]) == 0
+    alpha = json.loads(learned.read_text())["metrics"]["alpha"]
+    assert len(alpha["values"]) == 2 and alpha["values"] != [0.1, 0.1] and alpha["min"] > 0
     bad = tmp_path / "docword.bad.txt"
     bad.write_text("1\n3\n1\n1 9 1\n")
     (tmp_path / "vocab.bad.txt").write_text("x\ny\nz\n")

@@ -1,6 +1,8 @@
 """Samplers: alias tables are exact, counts stay consistent, LightLDA recovers planted topics
 and tracks exact Gibbs, chains are reproducible from their key."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,18 +16,27 @@ from jaxhin.lda import (
     alias_table,
     counts,
     dense_threshold,
+    doc_prior,
+    fit,
     gibbs_sweep,
     init_state,
     lightlda_sweep,
     log_joint,
     log_joint_per_token,
     memory_report,
+    optimize_alpha,
     segment_alias,
     to_tokens,
     topic_word,
     word_topic,
 )
-from jaxhin.lda._samplers import _word_count, mh_chunk, word_proposal
+from jaxhin.lda._samplers import (
+    RestCounts,
+    _word_count,
+    mh_chunk,
+    model_word_proposal,
+    word_proposal,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -147,20 +158,24 @@ def test_one_token_follows_the_word_then_doc_kernel(sparse_below, mh_steps):
     np.testing.assert_allclose(law, expected, atol=0.012)
 
 
-@pytest.mark.parametrize("sparse_below", [0, 100])
-def test_one_token_update_keeps_its_exact_conditional(sparse_below):
+@pytest.mark.parametrize("sparse_below, alpha", [(0, 0.1), (100, 0.1),
+                                                  (0, (0.5, 0.05, 1.5))])  # asymmetric alpha_k
+def test_one_token_update_keeps_its_exact_conditional(sparse_below, alpha):
     # Issue #35's cause: token i's own topic is in both proposals (a token of its word, a token
     # of its document), so the law of a proposal depends on where the chain stands. Drawn from
     # p(z_0 | rest), token 0's topic must keep that law after an update. Counting token 0 at
     # its current topic on both sides of the ratio, as the paper's formulas read, moved it by
     # 0.054 here. A background document gives every topic 1,000 tokens, so the tables' weights
     # 1 / (n_k + V beta) barely depend on token 0 (the one approximation left).
-    k, alpha, beta = 3, 0.1, 0.05
+    k, beta = 3, 0.05
+    prior = None if np.ndim(alpha) == 0 else doc_prior(jnp.asarray(alpha, jnp.float32))
+    alpha = np.asarray(alpha)
     words = np.array([0, 1, 2, 1, 0, 1, 0, 0] + [3] * 3000, np.int32)
     docs = np.array([0, 0, 0, 0, 1, 1, 1, 1] + [2] * 3000, np.int32)
     rest = np.concatenate([[2, 2, 2, 0, 1, 1, 1], np.arange(3000) % k]).astype(np.int32)
     tokens = to_tokens(Corpus(words, docs, ("a", "b", "c", "d"), 3, "own"), sparse_below)
-    cfg = LdaConfig(num_topics=k, alpha=alpha, beta=beta, mh_steps=1, chunk=1)
+    cfg = LdaConfig(num_topics=k, alpha=0.1 if prior else float(alpha), beta=beta, mh_steps=1,
+                    chunk=1)  # with `prior`, its alpha_k replace cfg.alpha
     law = np.zeros(k)
     for start in range(k):
         z = np.concatenate([[start], rest]).astype(np.int32)
@@ -175,7 +190,47 @@ def test_one_token_update_keeps_its_exact_conditional(sparse_below):
 
         def draw(key, carry=carry, table=table):
             new, *_ = mh_chunk(key, carry, table, tokens, cfg, jnp.zeros(1, jnp.int32),
-                               jnp.ones(1, bool))
+                               jnp.ones(1, bool), prior=prior)
+            return new[0]
+
+        keys = jax.random.split(jax.random.key(start), 100_000)
+        law += p[start] * np.bincount(np.asarray(jax.jit(jax.vmap(draw))(keys)), minlength=k)
+    np.testing.assert_allclose(law / 100_000, p, atol=0.006)
+
+
+def test_one_token_update_in_a_streamed_block_keeps_its_exact_conditional():
+    # The same check for a block of a streamed corpus (`fit_blocks`): the block is documents 0
+    # and 1; document 2, outside it, holds 1,000 tokens of token 0's word and reaches the
+    # sampler only as `rest` counts; the word proposal is the model's (`model_word_proposal`).
+    # Document 0 is even over the topics and the word is not, so the word step decides the law
+    # (weighing its proposal by the block's counts instead of the model's moves it by 0.056).
+    k, alpha, beta = 3, 0.1, 0.05
+    words = np.array([0, 1, 2, 1, 0, 1, 0, 0] + [0] * 1000 + [3] * 2000, np.int32)
+    docs = np.array([0, 0, 0, 0, 1, 1, 1, 1] + [2] * 3000, np.int32)
+    skewed = np.repeat([0, 1, 2], [600, 300, 100])  # word 0 outside the block
+    others = np.concatenate([[0, 1, 2, 0, 1, 1, 1], skewed, np.arange(2000) % k])
+    block = to_tokens(Corpus(words[:8], docs[:8], ("a", "b", "c", "d"), 2, "block"), 0)
+    cfg = LdaConfig(num_topics=k, alpha=alpha, beta=beta, mh_steps=1, chunk=1)
+    outside = np.zeros((4, k), np.int32)
+    np.add.at(outside, (words[8:], others[7:]), 1)
+    rest = RestCounts(jnp.asarray(outside), jnp.asarray(outside.sum(0)))
+    law = np.zeros(k)
+    for start in range(k):
+        z = np.concatenate([[start], others]).astype(np.int32)
+        if start == 0:  # p(z_0 | rest) from the whole corpus's counts without token 0
+            n_dt = np.bincount(z[1:][docs[1:] == 0], minlength=k)
+            n_tw = np.bincount(z[1:][words[1:] == 0], minlength=k)
+            p = (n_dt + alpha) * (n_tw + beta) / (np.bincount(z[1:], minlength=k) + 4 * beta)
+            p /= p.sum()
+        state = counts(block, jnp.asarray(z[:8]), k)
+        rows = outside.copy()
+        np.add.at(rows, (words[:8], z[:8]), 1)
+        table = model_word_proposal(jnp.asarray(rows), jnp.asarray(rows.sum(0)), cfg)
+        carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
+
+        def draw(key, carry=carry, table=table):
+            new, *_ = mh_chunk(key, carry, table, block, cfg, jnp.zeros(1, jnp.int32),
+                               jnp.ones(1, bool), rest=rest)
             return new[0]
 
         keys = jax.random.split(jax.random.key(start), 100_000)
@@ -228,6 +283,75 @@ def test_log_joint_matches_the_dense_formula(planted):
     dense = (k * (lg(v * b) - v * lg(b)) + lg(wt + b).sum() - lg(wt.sum(0) + v * b).sum()
              + d * (lg(k * a) - k * lg(a)) + lg(dt + a).sum() - lg(dt.sum(1) + k * a).sum())
     assert float(log_joint(state, tokens, cfg)) == pytest.approx(float(dense), rel=1e-5)
+
+
+def test_log_joint_with_an_asymmetric_alpha_matches_the_dense_formula(planted):
+    tokens, _ = planted
+    cfg = LdaConfig(num_topics=8, optimize_alpha=10)
+    alpha = jnp.linspace(0.02, 1.0, 8, dtype=jnp.float32)
+    state = dataclasses.replace(init_state(jax.random.key(3), tokens, 8), alpha=alpha)
+    lg = jax.scipy.special.gammaln
+    wt = np.asarray(word_topic(state, tokens), np.float64)
+    dt = np.asarray(state.doc_topic, np.float64)
+    v, k, d = wt.shape[0], 8, dt.shape[0]
+    a, b = np.asarray(alpha, np.float64), cfg.beta
+    dense = (k * (lg(v * b) - v * lg(b)) + lg(wt + b).sum() - lg(wt.sum(0) + v * b).sum()
+             + d * (lg(a.sum()) - lg(a).sum()) + lg(dt + a).sum() - lg(dt.sum(1) + a.sum()).sum())
+    assert float(log_joint(state, tokens, cfg)) == pytest.approx(float(dense), rel=1e-5)
+
+
+def _minka_float64(n_dk, alpha, steps):
+    """Minka's fixed point on dense (D, K) counts in float64: an independent transcription."""
+    from scipy.special import digamma
+
+    n_d = n_dk.sum(1)
+    for _ in range(steps):
+        total = alpha.sum()
+        num = (digamma(n_dk + alpha) - digamma(alpha)).sum(0)
+        alpha = alpha * num / (digamma(n_d + total) - digamma(total)).sum()
+    return alpha
+
+
+def test_optimize_alpha_recovers_a_planted_asymmetric_prior():
+    # Documents whose topics are drawn from theta_d ~ Dirichlet(alpha_true): the fixed point
+    # from the (doc, topic) pairs equals a dense float64 transcription of Minka's update, and
+    # lands near alpha_true (the maximum-likelihood estimate from 1,500 documents).
+    rng = np.random.default_rng(0)
+    truth = np.array([0.05, 0.1, 0.3, 0.8, 2.0])
+    num_docs, length, k = 1500, 60, truth.size
+    theta = rng.dirichlet(truth, num_docs)
+    z = np.concatenate([rng.choice(k, length, p=t) for t in theta]).astype(np.int32)
+    docs = np.repeat(np.arange(num_docs), length).astype(np.int32)
+    words = rng.integers(0, 50, z.size).astype(np.int32)
+    tokens = to_tokens(Corpus(words, docs, tuple(map(str, range(50))), num_docs, "planted"))
+    state = counts(tokens, jnp.asarray(z), k)
+    start = np.full(k, 0.1)
+    got = np.asarray(optimize_alpha(state, tokens, jnp.asarray(start, jnp.float32), steps=300))
+    n_dk = np.zeros((num_docs, k))
+    np.add.at(n_dk, (docs, z), 1)
+    np.testing.assert_allclose(got, _minka_float64(n_dk, start, 300), rtol=2e-3)
+    np.testing.assert_allclose(got, truth, rtol=0.2)
+    assert (np.diff(got) > 0).all()
+
+
+def test_an_optimised_alpha_fits_better_and_travels_with_the_state(planted):
+    # With alpha re-estimated, the chain's log p(w, z) under its own alpha ends above the fixed
+    # symmetric one's (the fixed point maximises the same quantity over alpha), the state
+    # carries its (K,) alpha through both sweeps, and a fixed-alpha state has none.
+    tokens, _ = planted
+    ends = {}
+    for optimize in (0, 5):
+        cfg = LdaConfig(num_topics=8, chunk=256, optimize_alpha=optimize)
+        result = fit(jax.random.key(2), tokens, cfg, 20, eval_every=20, show_progress=False)
+        ends[optimize] = result.trace[-1]["loglik_per_token"]
+    assert ends[5] > ends[0]
+    assert fit(jax.random.key(2), tokens, LdaConfig(num_topics=8), 1,
+               show_progress=False).state.alpha is None
+    alpha = np.asarray(result.state.alpha)
+    assert alpha.shape == (8,) and (alpha > 0).all() and alpha.std() > 0
+    for sweep in (gibbs_sweep, lightlda_sweep):  # lightlda_sweep donates the state: last
+        np.testing.assert_array_equal(sweep(jax.random.key(0), result.state, tokens, cfg).alpha,
+                                      alpha)
 
 
 @pytest.mark.parametrize("sparse_below", [0, 5, 10_000])
