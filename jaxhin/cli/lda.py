@@ -46,7 +46,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="stream the corpus from --checkpoint-dir in blocks of whole "
                              "documents of at most B tokens, one block in memory at a time "
                              "(LightLDA's data blocks; resumes after a kill from the last "
-                             "block written). 0: the whole corpus in memory")
+                             "block written; each block is saved, so --checkpoint-every "
+                             "does not apply). 0: the whole corpus in memory")
     parser.add_argument("--top-words", type=int, default=10)
     parser.add_argument("--plot", type=output_file, metavar="FILE.png", default=None,
                         help="draw log-likelihood per token against wall time")
@@ -128,7 +129,8 @@ def _run(args: argparse.Namespace):
         "loglik_per_token": result.trace,
         "final_loglik_per_token": result.trace[-1]["loglik_per_token"] if result.trace else None,
         "sample_s": result.sample_s,
-        "compile_s": getattr(result, "compile_s", None),  # streamed: compiled per block, in sample_s
+        # Streamed: each block compiles on first use, inside sample_s.
+        "compile_s": getattr(result, "compile_s", None),
         "resumed_from": result.start_iter,
         "memory": memory,
         "coherence": coherence(phi, train, args.top_words),

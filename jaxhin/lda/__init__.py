@@ -2,8 +2,9 @@
 
 Samplers (`lightlda_sweep`, the reference `gibbs_sweep`), the run drivers `fit` (trajectory,
 checkpoints, resume) and `fit_blocks` (a corpus streamed from disk block by block), evaluation
-(`perplexity`, `infer`, `coherence`, `top_words`, `plot_trace`) and the mesh version (`plan_layout`, `init_dist`, `make_dist_sweep`; its meshes
-and shardings come from `jaxhin.sbp`).
+(`perplexity`, `infer`, `coherence`, `top_words`, `plot_trace`) and the mesh version
+(`plan_layout`, `init_dist`, `make_dist_sweep`; its meshes and shardings come from
+`jaxhin.sbp`).
 
 Example:
   >>> corpus, truth = jaxhin.data.load_corpus("synthetic")

@@ -46,10 +46,11 @@ def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
     """Topic mixtures of unseen documents with the trained word side held fixed.
 
     The same O(1) MH sampler, with target (n_dk^-i + alpha) phi_kw; its word proposal is
-    exactly phi, so the word steps are exact MH. Returns (D_new, K) float32 theta, averaged
-    over the second half of the iterations.
+    exactly phi, so the word steps are exact MH; alpha is the chain's own where it has one
+    (`LdaConfig.optimize_alpha`). Returns (D_new, K) float32 theta, averaged over the second
+    half of the iterations.
     """
-    _check_vocab(corpus, tokens.vocab_size, "infer")  # alpha: the chain's own, if it has one
+    _check_vocab(corpus, tokens.vocab_size, "infer")
     new = dataclasses.replace(
         tokens, words=jnp.asarray(corpus.words), docs=jnp.asarray(corpus.docs),
         doc_start=jnp.asarray(corpus.doc_starts), doc_length=jnp.asarray(corpus.doc_lengths),
