@@ -459,9 +459,11 @@ class WordProposal:
     dense_item: jax.Array   # (K,) topic behind each bucket
     dense_mass: jax.Array   # ()
     # `model_word_proposal`'s tables: word w's buckets are [seg_start[w], + seg_length[w]) over
-    # topics (not the tokens' word-major slots), and the ratio weighs them by the model's counts.
+    # topics (not the tokens' word-major slots), and `weight[seg_start[w] + k]` is the table's
+    # own weight of topic k, which the ratio reads (the law it draws from, exactly).
     seg_start: jax.Array | None = None   # (V,)
     seg_length: jax.Array | None = None  # (V,)
+    weight: jax.Array | None = None      # (V K,)
     from_model: bool = dataclasses.field(default=False, metadata={"static": True})
 
 
@@ -486,7 +488,14 @@ def model_word_proposal(rows: jax.Array, topic_count: jax.Array, cfg: LdaConfig
     word, O(V K). For a corpus streamed in blocks (`fit_blocks`), whose model is dense and
     whose block's own tokens would give a poorer proposal (with 9 blocks of the 24K-token
     planted corpus, tables from the block's tokens left the chain 0.16 nats per token short of
-    the in-memory one after 40 iterations)."""
+    the in-memory one after 40 iterations).
+
+    The table does not change while it is used, and it does not depend on where the chain
+    stands, so the ratio reads its weights as they are (`mh_chunk`): an independence proposal,
+    exact MH however stale the table. Reading it with current counts and token i left out, as
+    for the token tables, made a token stick to the topic it had when the table was built
+    (rare words: n_kw counts it); 5 blocks of the planted corpus stalled at -2.67 nats per
+    token where the in-memory chain reaches -2.50."""
     v, k = rows.shape
     weight = ((rows.astype(jnp.float32) + cfg.beta)
               / (topic_count.astype(jnp.float32) + v * cfg.beta)[None, :])
@@ -498,7 +507,8 @@ def model_word_proposal(rows: jax.Array, topic_count: jax.Array, cfg: LdaConfig
     none = jnp.arange(k, dtype=jnp.int32)  # the dense part is empty: mass 0, never drawn
     return WordProposal(prob, alias, jnp.stack([topic, jnp.full_like(topic, -1)], axis=1),
                         weight.sum(1), jnp.ones((k,), jnp.float32), none, none,
-                        jnp.float32(0.0), seg_start, seg_length, from_model=True)
+                        jnp.float32(0.0), seg_start, seg_length, weight.ravel(),
+                        from_model=True)
 
 
 @jax.tree_util.register_dataclass
@@ -583,12 +593,13 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
         return ((c["n_dt"] - own + alpha_of(c)) * (c.get("all_tw", c["n_tw"]) - word_own + beta)
                 / (c.get("all_t", c["n_t"]) - word_own + v_beta))
 
-    # Drawing token i itself proposes s, and q leaves token i out (module docstring).
-    tw, tt = ("all_tw", "all_t") if table.from_model else ("n_tw", "n_t")
-
+    # Drawing token i itself proposes s, and q leaves token i out (module docstring). A model
+    # table's law does not depend on s: q is its own weight (`model_word_proposal`).
     def q_word(c, x):  # the word proposal's weight of x, token i left out of the word's count
+        if table.from_model:
+            return table.weight[table.seg_start[w] + x]
         word_own = 0.0 if frozen_words else (x == z0).astype(jnp.float32)
-        return (c.get(tw, c["n_tw"]) - word_own + beta) / (c.get(tt, c["n_t"]) + v_beta)
+        return (c["n_tw"] - word_own + beta) / (c["n_t"] + v_beta)
 
     def q_doc(c, x):  # the doc proposal's weight of x, token i left out of the document's count
         return c["n_dt"] - (x == z0).astype(jnp.float32) + alpha_of(c)

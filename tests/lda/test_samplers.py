@@ -203,7 +203,9 @@ def test_one_token_update_in_a_streamed_block_keeps_its_exact_conditional():
     # and 1; document 2, outside it, holds 1,000 tokens of token 0's word and reaches the
     # sampler only as `rest` counts; the word proposal is the model's (`model_word_proposal`).
     # Document 0 is even over the topics and the word is not, so the word step decides the law
-    # (weighing its proposal by the block's counts instead of the model's moves it by 0.056).
+    # (weighing the proposal by the block's counts instead of the model's moves it by 0.056).
+    # The table holds token 0 at the topic it had when built: with a word of 4 tokens in all,
+    # that moves the law by 0.006, whether the ratio reads the table's weights or the counts.
     k, alpha, beta = 3, 0.1, 0.05
     words = np.array([0, 1, 2, 1, 0, 1, 0, 0] + [0] * 1000 + [3] * 2000, np.int32)
     docs = np.array([0, 0, 0, 0, 1, 1, 1, 1] + [2] * 3000, np.int32)

@@ -51,22 +51,22 @@ class _Killed(Exception):
 def test_interrupted_run_resumes_the_same_chain_and_counts_equal_a_recount(planted, tmp_path):
     corpus, truth = planted
     cfg = LdaConfig(num_topics=8, chunk=512)
-    kw = dict(block_tokens=3_000, show_progress=False, eval_every=5)
+    kw = dict(block_tokens=6_000, show_progress=False, eval_every=5)
     straight = fit_blocks(jax.random.key(4), corpus, cfg, 30, folder=tmp_path / "a", **kw)
-    assert straight.blocks == 9 and straight.largest <= 3_000
+    assert straight.blocks == 5 and straight.largest <= 6_000
 
-    def kill(it, b):  # mid-iteration, after block 4 of iteration 13 is on disk
-        if (it, b) == (13, 4):
+    def kill(it, b):  # mid-iteration, after block 2 of iteration 13 is on disk
+        if (it, b) == (13, 2):
             raise _Killed
 
     with pytest.raises(_Killed):
         fit_blocks(jax.random.key(4), corpus, cfg, 30, folder=tmp_path / "b", on_block=kill,
                    **kw)
     log = json.loads((tmp_path / "b" / "run.json").read_text())["log"]
-    assert (log["iter"], log["next"]) == (13, 5)
+    assert (log["iter"], log["next"]) == (13, 3)
     resumed = fit_blocks(jax.random.key(4), corpus, cfg, 30, folder=tmp_path / "b", **kw)
     assert resumed.start_iter == 13
-    for b in range(9):
+    for b in range(5):
         np.testing.assert_array_equal(resumed.z(b), straight.z(b))
     assert [t["loglik_per_token"] for t in resumed.trace] == [
         t["loglik_per_token"] for t in straight.trace]
@@ -79,13 +79,16 @@ def test_interrupted_run_resumes_the_same_chain_and_counts_equal_a_recount(plant
     assert resumed.trace[-1]["loglik_per_token"] == pytest.approx(
         float(log_joint_per_token(state, tokens, cfg)), rel=1e-5)
     assert best_match_cosine(resumed.topic_counts(cfg.beta).dense(), truth.topic_word) > 0.9
-    # and is no worse than the in-memory chain (9 blocks: -2.47 against -2.50 and -2.50).
-    ends = [fit(jax.random.key(s), corpus, cfg, 30, show_progress=False).trace[-1][
-        "loglik_per_token"] for s in (4, 5)]
-    assert resumed.trace[-1]["loglik_per_token"] > min(ends) - 0.03, (resumed.trace[-1], ends)
+    # The best of two streamed chains is where the best of two in-memory ones is (the planted
+    # corpus has modes with two topics merged, at about -2.6, that chains of both kinds visit).
+    other = fit_blocks(jax.random.key(7), corpus, cfg, 30, folder=tmp_path / "c", **kw)
+    streamed = max(r.trace[-1]["loglik_per_token"] for r in (resumed, other))
+    in_memory = max(fit(jax.random.key(s), corpus, cfg, 30, show_progress=False).trace[-1][
+        "loglik_per_token"] for s in (4, 5))
+    assert streamed > in_memory - 0.03, (streamed, in_memory)
     # Nothing but the current version of each block's topics is left.
     assert sorted(p.name for p in (tmp_path / "b").glob("z-*")) == [
-        f"z-{b:05d}.30.npy" for b in range(9)]
+        f"z-{b:05d}.30.npy" for b in range(5)]
 
 
 def test_lda_train_streams_blocks_from_the_cli(tmp_path, cli_exit_2, capsys):
