@@ -14,6 +14,7 @@ second: corpus tokens / median time of one iteration (one pass for the variation
     python scripts/bench_lda.py --convergence --out conv.json  # against exact Gibbs, staleness
     python scripts/bench_lda.py --curves --topics 100 --seconds 60 --out curves.json
     python scripts/bench_lda.py --corpus 20news --topics 1000 --curves --reference tomotopy
+    python scripts/bench_lda.py --corpus 20news --topics 1000 10000 --convergence-time
 
 `--curves` traces held-out perplexity against iterations and training seconds for jaxhin
 LightLDA, tomotopy with alpha fixed and optimised, `lda` (exact collapsed Gibbs, the reference:
@@ -461,6 +462,95 @@ def curves(train, heldout, k, args):
     return {"runs": runs, "summary": summary}
 
 
+# ----------------------------------------------------------------------------- --convergence-time
+
+
+def _tomotopy_loglik(model, train, log_joint_counts):
+    """tomotopy's chain scored by jaxhin's collapsed log p(w, z) (same V, alpha, beta for all):
+    its tokens' topics and words (its own word ids: only the grouping matters)."""
+    import jax.numpy as jnp
+
+    words, docs, z = [], [], []
+    for d, doc in enumerate(model.docs):
+        w = np.asarray(doc.words, np.int32)
+        words.append(w)
+        docs.append(np.full(w.shape, d, np.int32))
+        z.append(np.asarray(doc.topics, np.int32))
+    z = jnp.asarray(np.concatenate(z))
+    tc = jnp.bincount(z, length=model.k)
+    value = log_joint_counts(z, jnp.asarray(np.concatenate(words)),
+                             jnp.asarray(np.concatenate(docs)), jnp.asarray(train.doc_lengths), tc,
+                             train.vocab_size, 0.1, 0.01)
+    return float(value) / train.num_tokens
+
+
+def convergence_time(train, k, args):
+    """Sampling seconds to reach a fixed training log p(w, z) per token: the value tomotopy
+    (alpha fixed, `--workers` threads) reaches after `--target-iters` iterations, every chain
+    scored by jaxhin's `log_joint` after every iteration (scoring not timed), each chain capped at
+    `--cap-seconds` of sampling."""
+    import jax
+
+    from jaxhin.lda import (
+        LdaConfig,
+        gibbs_sweep,
+        init_state,
+        lightlda_sweep,
+        log_joint_per_token,
+        to_tokens,
+    )
+    from jaxhin.lda._samplers import log_joint_counts
+
+    def chase(name, step, score, target):
+        total, it, ll = 0.0, 0, -np.inf
+        while total < args.cap_seconds and (target is None or ll < target):
+            t = time.perf_counter()
+            step(it)
+            total += time.perf_counter() - t
+            it += 1
+            ll = score()
+            if target is None and it >= args.target_iters:
+                break
+        reached = target is None or ll >= target
+        print(f"  {name:14s} {'reached' if reached else 'NOT reached'} after {it} iterations, "
+              f"{total:.1f} s of sampling (log p(w,z)/token {ll:.4f})", flush=True)
+        return {"iterations": it, "sampling_s": total, "loglik_per_token": ll,
+                "reached": reached}
+
+    model = _tomotopy_model(train, k, args.seed)
+    model.optim_interval = 0
+    model.train(0, workers=args.workers)
+    ref = chase("tomotopy", lambda it: model.train(1, workers=args.workers),
+                lambda: _tomotopy_loglik(model, train, log_joint_counts), None)
+    target = ref["loglik_per_token"]
+    print(f"K={k}: target log p(w,z)/token {target:.4f} (tomotopy after {ref['iterations']} "
+          f"iterations, {ref['sampling_s']:.1f} s)", flush=True)
+    cfg = LdaConfig(num_topics=k, alpha=0.1, beta=0.01, mh_steps=args.mh_steps, chunk=args.chunk)
+    tokens = to_tokens(train, num_topics=k)
+    rows = {"tomotopy": ref}
+    for name, sweep in (("jaxhin", lightlda_sweep), ("jaxhin-gibbs", gibbs_sweep)):
+        init_key, key = jax.random.split(jax.random.key(args.seed))
+        box = [init_state(init_key, tokens, k)]
+        compiled = sweep.lower(key, box[0], tokens, cfg).compile()  # compilation not timed
+
+        def step(it, compiled=compiled, key=key, box=box):
+            box[0] = compiled(jax.random.fold_in(key, it), box[0], tokens)
+            jax.block_until_ready(box[0].z)
+
+        rows[name] = chase(name, step,
+                           lambda box=box: float(log_joint_per_token(box[0], tokens, cfg)), target)
+    ours = rows["jaxhin"]
+    for name in ("tomotopy", "jaxhin-gibbs"):
+        peer = rows[name]
+        bound = "" if peer["reached"] else " at least (it did not reach the target)"
+        ratio = peer["sampling_s"] / ours["sampling_s"] if ours["reached"] else None
+        rows[name]["jaxhin_speedup"] = ratio
+        print(f"    jaxhin LightLDA / {name}: "
+              + (f"x{ratio:.2f} faster{bound}" if ratio is not None
+                 else "LightLDA did not reach the target"), flush=True)
+    return {"K": k, "target_loglik_per_token": target, "rows": rows}
+
+
 def tomotopy_version():
     import tomotopy
 
@@ -499,6 +589,14 @@ def main(argv=None):
                         help="instead: held-out perplexity against iterations and seconds for "
                              "jaxhin LightLDA, jaxhin Gibbs, lda and tomotopy (alpha fixed and "
                              "optimised), and the issue's quality checks")
+    parser.add_argument("--convergence-time", action="store_true",
+                        help="instead: sampling seconds for jaxhin LightLDA, jaxhin exact Gibbs "
+                             "and tomotopy to reach the training log-likelihood tomotopy "
+                             "reaches after --target-iters iterations")
+    parser.add_argument("--target-iters", type=int, default=100,
+                        help="--convergence-time: tomotopy's iterations that set the target")
+    parser.add_argument("--cap-seconds", type=float, default=300.0,
+                        help="--convergence-time: most sampling seconds per chain")
     parser.add_argument("--corpus", default="kos",
                         help="kos, reuters, 20news or a corpus file (as `jaxhin lda train`)")
     parser.add_argument("--reference", choices=("lda", "tomotopy"), default="lda",
@@ -551,6 +649,18 @@ def main(argv=None):
           f"(words seen in training)", flush=True)
     rows = []
     start = time.perf_counter()
+    if args.convergence_time:
+        print(f"tomotopy {tomotopy_version()} with {args.workers} workers, alpha fixed (0.1), "
+              f"beta 0.01; jaxhin LightLDA mh_steps {args.mh_steps}, chunk {args.chunk}; "
+              f"jaxhin exact Gibbs (sequential)", flush=True)
+        results = [convergence_time(train, k, args) for k in args.topics]
+        if args.out:
+            write_results(args.out, make_results(
+                system="lda", command="bench_lda --convergence-time", config=vars(args),
+                metrics={"corpus": corpus.name, "convergence_time": results,
+                         "train_tokens": train.num_tokens}, wall_s=time.perf_counter() - start))
+            print(f"wrote {args.out}")
+        return 0
     if args.curves:
         print(f"peers: alpha 0.1, beta 0.01 for all; tomotopy {tomotopy_version()} with "
               f"{args.workers} workers, optim_interval 0 (tomotopy) or 10 (tomotopy-opt, its "
