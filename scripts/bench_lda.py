@@ -496,10 +496,10 @@ def convergence_time(train, k, args):
         gibbs_sweep,
         init_state,
         lightlda_sweep,
+        log_joint_counts,
         log_joint_per_token,
         to_tokens,
     )
-    from jaxhin.lda._samplers import log_joint_counts
 
     def chase(name, step, score, target):
         total, it, ll = 0.0, 0, -np.inf
@@ -545,8 +545,8 @@ def convergence_time(train, k, args):
         bound = "" if peer["reached"] else " at least (it did not reach the target)"
         ratio = peer["sampling_s"] / ours["sampling_s"] if ours["reached"] else None
         rows[name]["jaxhin_speedup"] = ratio
-        print(f"    jaxhin LightLDA / {name}: "
-              + (f"x{ratio:.2f} faster{bound}" if ratio is not None
+        print(f"    {name}'s time / jaxhin LightLDA's: "
+              + (f"x{ratio:.2f}{bound} (> 1: LightLDA faster)" if ratio is not None
                  else "LightLDA did not reach the target"), flush=True)
     return {"K": k, "target_loglik_per_token": target, "rows": rows}
 
