@@ -13,8 +13,8 @@ BERT's post-LayerNorm order, so published BERT-family weights load into it (`loa
 
 Attention is causal (GPT, CLM) or bidirectional (BERT, MLM); positions are learned or rotary
 (RoPE: q and k rotated by position-dependent angles, no position table). Layers run under
-`nn.scan` (one compiled block, parameters stacked on a leading axis) and, when asked, under
-`nn.remat` with a `jax.checkpoint` policy. Each block `sow`s its attention probabilities and
+`nn.scan` (parameters stacked on a leading axis; the loop unrolled unless remat is asked)
+and, when asked, under `nn.remat` with a `jax.checkpoint` policy. Each block `sow`s its attention probabilities and
 its output in the "intermediates" collection for analysis, and a head mask can switch heads
 off. Parameters are float32; `dtype="bfloat16"` computes in bfloat16 where the device gains
 from it (logits and the loss stay float32).
@@ -60,8 +60,14 @@ class TransformerConfig:
       remat: `REMAT_POLICIES` key: "none", "full", "dots", "dots_no_batch", or "names": save
         only the block intermediates `remat_names` (of `BLOCK_NAMES`), recompute the rest
         (`ptm.remat_plan` chooses them with jaxhin.remat's Coop simulator).
-      scan: blocks under `nn.scan` (one compiled body); False unrolls them (parameters
-        `block_0`, ...), the eager program jaxhin.remat traces.
+      scan: blocks under `nn.scan` (parameters stacked on a leading axis); False builds
+        them one by one (parameters `block_0`, ...), the eager program jaxhin.remat traces.
+      unroll: blocks per iteration of the scanned loop (`lax.scan`'s `unroll`); None unrolls
+        all of them unless a remat policy is set, where the loop stays rolled (1). The
+        parameters and the arithmetic are the same either way; unrolled, XLA fuses and
+        schedules across blocks (about 14% less time per step for the 4 x 128 recipe on
+        XLA:CPU), and on XLA:CPU a rolled loop is what keeps remat's recomputation from
+        being merged back.
       norm: "pre" (GPT-2: LayerNorm before each branch, one after the last block) or "post"
         (BERT: LayerNorm after each residual sum and over the embeddings, none at the end).
       ln_eps: LayerNorm epsilon (GPT-2 1e-5, BERT 1e-12).
@@ -85,6 +91,7 @@ class TransformerConfig:
     type_vocab: int = 0
     remat_names: tuple[str, ...] = ()
     scan: bool = True
+    unroll: int | None = None
 
     def __post_init__(self):
         # a tuple, also when read back from model.json (a list): the config is a jit static
@@ -110,12 +117,22 @@ class TransformerConfig:
         if self.ln_eps <= 0 or self.type_vocab < 0:
             raise ValueError(f"ln_eps must be > 0 and type_vocab >= 0, got {self.ln_eps}, "
                              f"{self.type_vocab}")
+        if self.unroll is not None and not 1 <= self.unroll <= self.layers:
+            raise ValueError(f"unroll must be None or in [1, layers={self.layers}], "
+                             f"got {self.unroll}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def mlp_width(self) -> int:
         return self.hidden or 4 * self.width
+
+    @property
+    def scan_unroll(self) -> int:
+        """Blocks per iteration of the scanned loop (`unroll` resolved)."""
+        if self.unroll is not None:
+            return self.unroll
+        return 1 if self.remat != "none" else self.layers
 
 
 def _init(std: float = 0.02):
@@ -237,7 +254,8 @@ class Transformer(nn.Module):
         if cfg.scan:
             blocks = nn.scan(block, variable_axes={"params": 0, "intermediates": 0},
                              split_rngs={"params": True, "dropout": True},
-                             in_axes=((nn.broadcast, 0),), length=cfg.layers)
+                             in_axes=((nn.broadcast, 0),), length=cfg.layers,
+                             unroll=cfg.scan_unroll)
             h, _ = blocks(cfg, train, name="blocks")(h, (mask, head_mask))
         else:
             for i in range(cfg.layers):

@@ -77,6 +77,25 @@ def test_remat_changes_no_gradient(remat):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_unrolled_layer_loop_gives_the_rolled_loss_gradients_and_maps():
+    cfg = TransformerConfig(**SMALL)
+    assert cfg.scan_unroll == 2 and TransformerConfig(**SMALL, remat="full").scan_unroll == 1
+    rolled, params, ids = _init(TransformerConfig(**SMALL, unroll=1))
+    unrolled = Transformer(cfg)
+
+    def run(model):
+        loss, grads = jax.value_and_grad(
+            lambda p: clm_loss(model.apply(p, ids[:, :-1]), ids[:, 1:]))(params)
+        _, state = model.apply(params, ids, mutable=["intermediates"])
+        return loss, grads, state["intermediates"]["blocks"]["attention"][0]
+
+    (la, ga, ma), (lb, gb, mb) = run(rolled), run(unrolled)
+    np.testing.assert_allclose(la, lb, rtol=1e-6)
+    np.testing.assert_allclose(ma, mb, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_a_remat_plan_changes_no_gradient_and_saves_what_the_budget_allows():
     from jaxhin.ptm import BLOCK_NAMES, remat_plan
 
@@ -155,3 +174,5 @@ def test_config_validates():
         TransformerConfig(vocab_size=10, width=30, heads=4)
     with pytest.raises(ValueError, match="remat"):
         TransformerConfig(vocab_size=10, remat="some")
+    with pytest.raises(ValueError, match="unroll must be None or in"):
+        TransformerConfig(vocab_size=10, layers=4, unroll=5)
