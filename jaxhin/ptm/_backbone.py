@@ -14,9 +14,9 @@ BERT's post-LayerNorm order, so published BERT-family weights load into it (`loa
 Attention is causal (GPT, CLM) or bidirectional (BERT, MLM); positions are learned or rotary
 (RoPE: q and k rotated by position-dependent angles, no position table). Layers run under
 `nn.scan` (parameters stacked on a leading axis; the loop unrolled unless remat is asked)
-and, when asked, under `nn.remat` with a `jax.checkpoint` policy. Each block `sow`s its attention probabilities and
-its output in the "intermediates" collection for analysis, and a head mask can switch heads
-off. Parameters are float32; `dtype="bfloat16"` computes in bfloat16 where the device gains
+and, when asked, under `nn.remat` with a `jax.checkpoint` policy. Each block `sow`s its
+attention probabilities and its output in the "intermediates" collection for analysis, and a
+head mask can switch heads off. Parameters are float32; `dtype="bfloat16"` computes in bfloat16 where the device gains
 from it (logits and the loss stay float32).
 """
 
@@ -64,10 +64,10 @@ class TransformerConfig:
         them one by one (parameters `block_0`, ...), the eager program jaxhin.remat traces.
       unroll: blocks per iteration of the scanned loop (`lax.scan`'s `unroll`); None unrolls
         all of them unless a remat policy is set, where the loop stays rolled (1). The
-        parameters and the arithmetic are the same either way; unrolled, XLA fuses and
-        schedules across blocks (about 14% less time per step for the 4 x 128 recipe on
-        XLA:CPU), and on XLA:CPU a rolled loop is what keeps remat's recomputation from
-        being merged back.
+        parameters and the function are the same either way (to float rounding); unrolled,
+        XLA fuses and schedules across blocks (8-13% less time per step for the 4 x 128
+        recipe on XLA:CPU), and on XLA:CPU a rolled loop is what keeps remat's
+        recomputation from being merged back.
       norm: "pre" (GPT-2: LayerNorm before each branch, one after the last block) or "post"
         (BERT: LayerNorm after each residual sum and over the embeddings, none at the end).
       ln_eps: LayerNorm epsilon (GPT-2 1e-5, BERT 1e-12).
