@@ -34,6 +34,7 @@ from jaxhin.lda._samplers import (
     apply_chunk,
     init_state,
     mh_chunk,
+    scan_chunks,
     to_tokens,
     word_proposal,
 )
@@ -236,16 +237,16 @@ def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
                 def group(carry, g_idx, kind=kind, index=index, offset=offset):
                     rows0, tc0 = carry[1], carry[2]
 
-                    def body(carry, c):
+                    def body(carry, u, c):
                         slot = index[c]
                         ok = slot < layout.local_tokens
-                        step_key = jax.random.fold_in(key, offset + c)
-                        new, w, d, z0 = mh_chunk(step_key, carry, table, tok, cfg, slot, ok,
+                        new, w, d, z0 = mh_chunk(u, carry, table, tok, cfg, slot, ok,
                                                   kind=kind)
-                        return apply_chunk(carry, tok, slot, ok, new, w, d, z0), None
+                        return apply_chunk(carry, tok, slot, ok, new, w, d, z0)
 
-                    carry, _ = jax.lax.scan(body, carry,
-                                            g_idx * staleness + jnp.arange(staleness))
+                    cs = g_idx * staleness + jnp.arange(staleness)
+                    carry = scan_chunks(body, carry, key, offset + cs, cs, cfg,
+                                        index.shape[1])
                     return sync(carry, rows0, tc0), None
 
                 carry, _ = jax.lax.scan(group, carry, jnp.arange(chunks // staleness))

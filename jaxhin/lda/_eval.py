@@ -29,6 +29,7 @@ from jaxhin.lda._samplers import (
     chunk_slots,
     doc_prior,
     mh_chunk,
+    scan_chunks,
     word_proposal,
 )
 
@@ -71,17 +72,17 @@ def _infer(key, state, new, cfg, iters):
     def sweep(carry, it):
         doc_topic, z, acc = carry
 
-        def body(c, xs):
-            i, slot, ok = xs
+        def body(c, u, xs):
+            slot, ok = xs
             full = (c[0], state.word_rows, state.topic_count, c[1], state.zw)
-            new_z, w, d, z0 = mh_chunk(jax.random.fold_in(jax.random.fold_in(key, it), i),
-                                        full, table, new, cfg, slot, ok, frozen_words=True,
+            new_z, w, d, z0 = mh_chunk(u, full, table, new, cfg, slot, ok, frozen_words=True,
                                         prior=prior)
             out = apply_chunk(full, new, slot, ok, new_z, w, d, z0, frozen_words=True)
-            return (out[0], out[3]), None
+            return out[0], out[3]
 
-        (doc_topic, z), _ = jax.lax.scan(body, (doc_topic, z),
-                                         (jnp.arange(index.shape[0]), index, valid))
+        doc_topic, z = scan_chunks(body, (doc_topic, z), jax.random.fold_in(key, it),
+                                   jnp.arange(index.shape[0]), (index, valid), cfg,
+                                   index.shape[1])
         keep = (it >= iters // 2).astype(jnp.float32)
         return (doc_topic, z, acc + keep * doc_topic), None
 

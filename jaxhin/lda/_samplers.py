@@ -62,6 +62,7 @@ import numpy as np
 
 from jaxhin.data import Corpus
 from jaxhin.lda._alias import alias_table, sample_alias, segment_alias
+from jaxhin.lda._rng import uniform
 from jaxhin.train import check_at_least
 
 
@@ -548,9 +549,33 @@ def chunk_slots(n: int, chunk: int) -> tuple[jax.Array, jax.Array]:
     return index, index < n
 
 
-def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed",
+def scan_chunks(body, carry, key, ids, xs, cfg: LdaConfig, chunk: int):
+    """`jax.lax.scan` of `body(carry, u, x) -> carry` over chunks, where `u` holds chunk
+    `ids[i]`'s MH uniforms, `uniform(fold_in(key, ids[i]), (2 mh_steps, 4, chunk))`.
+
+    Each chunk's uniforms are drawn one iteration ahead and carried: a loop-carried array is
+    materialised once, whereas drawn inside the body, the unrolled hash (`_rng`) is fused into
+    every reader of the uniforms and recomputed there (XLA:CPU drops optimisation barriers
+    before fusion); that made a sweep 2x slower than JAX's rolled Threefry loop."""
+    shape = (2 * cfg.mh_steps, 4, chunk)
+
+    def draw(i):
+        return uniform(jax.random.fold_in(key, i), shape)
+
+    def step(state, inp):
+        carry, u = state
+        ahead, x = inp
+        return (body(carry, u, x), draw(ahead)), None
+
+    ahead = jnp.concatenate([ids[1:], ids[:1]])  # the last iteration draws one it never uses
+    (carry, _), _ = jax.lax.scan(step, (carry, draw(ids[0])), (ahead, xs))
+    return carry
+
+
+def mh_chunk(rng, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed",
              prior: DocPrior | None = None, rest: RestCounts | None = None):
     """MH-sample the tokens `slot` (a chunk) against counts `carry`; returns the new topics.
+    `rng` holds the chunk's (2 mh_steps, 4, chunk) uniforms (`scan_chunks` draws them).
 
     With `frozen_words`, the word side (rows, zw, topic_count) is a fixed model (inference on
     unseen documents): the target is (n_dk^-i + alpha) phi_kw. With `prior`, alpha is its
@@ -570,7 +595,6 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
     n_d = tokens.doc_length[d]
     n_kw = _word_count(word_rows, zw, tokens, w, kind)
     n_dk = _doc_count(doc_topic, z, tokens, d)
-    rng = jax.random.uniform(key, (2 * cfg.mh_steps, 4, slot.shape[0]))
 
     def look(t):
         """What a topic needs, gathered once: n_dt, n_tw, n_t; alpha_t if asymmetric; with
@@ -611,6 +635,12 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
     cs = look(s)  # carried with s: an accepted proposal's counts become the current ones
     for step in range(2 * cfg.mh_steps):  # word, doc, word, doc, ...
         u_mix, u_a, u_b, u_accept = rng[step]
+        # Drawing token i itself proposes s: a move to where the chain stands, which the ratio
+        # (exactly 1) accepts. The step is masked (`stay`) instead of proposing s, which leaves
+        # the chain the same bit for bit and keeps every proposal, and its count lookups,
+        # independent of s; proposing s made each step's gathers wait on the one before it and
+        # cost about a third of a sweep at K = 10,000 (issue #35, point 5).
+        stay = False
         if step % 2 == 0:
             slot_pick = sample_alias(table.slot_prob, table.slot_alias, seg_start[w],
                                      seg_length[w], u_a, u_b)
@@ -619,23 +649,23 @@ def mh_chunk(key, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
             drawn = table.slot_token[slot_pick]
             t = jnp.where(use_sparse, drawn[:, 0], table.dense_item[bucket])
             if not frozen_words:  # unseen documents are not in the tables
-                own = drawn[:, 1] == tokens.word_slot[idx]
-                t = jnp.where(use_sparse & own, s, t)
+                stay = use_sparse & (drawn[:, 1] == tokens.word_slot[idx])
             ct = look(t)
             ratio = target(t, ct) * q_word(cs, s) / (target(s, cs) * q_word(ct, t))
         else:
             pick = tokens.doc_start[d] + jnp.minimum((u_a * n_d).astype(jnp.int32), n_d - 1)
-            picked = jnp.where(pick == idx, s, z[pick])
             if prior is None:
                 from_prior = jnp.minimum((u_a * k).astype(jnp.int32), k - 1)
                 prior_mass = k * alpha
             else:
                 from_prior = prior.item[sample_alias(prior.prob, prior.alias, 0, k, u_a, u_b)]
                 prior_mass = prior.total
-            t = jnp.where(u_mix * (n_d + prior_mass) < n_d, picked, from_prior)
+            from_doc = u_mix * (n_d + prior_mass) < n_d
+            t = jnp.where(from_doc, z[pick], from_prior)
+            stay = from_doc & (pick == idx)
             ct = look(t)
             ratio = target(t, ct) * q_doc(cs, s) / (target(s, cs) * q_doc(ct, t))
-        accept = u_accept < ratio
+        accept = (u_accept < ratio) & ~stay
         s = jnp.where(accept, t, s)
         cs = {name: jnp.where(accept, ct[name], cs[name]) for name in cs}
     return jnp.where(ok, s, z0), w, d, z0
@@ -697,14 +727,14 @@ def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: Lda
         slots = tokens.sample_order[jnp.minimum(lo + index, hi - 1)]
         slots = jnp.where(valid, slots, tokens.num_tokens)
 
-        def body(carry, xs, kind=kind):
-            c, slot, ok = xs
-            new, w, d, z0 = mh_chunk(jax.random.fold_in(key, c), carry, table, tokens, cfg,
-                                      slot, ok, kind=kind, prior=prior, rest=rest)
-            return apply_chunk(carry, tokens, slot, ok, new, w, d, z0), None
+        def body(carry, u, xs, kind=kind):
+            slot, ok = xs
+            new, w, d, z0 = mh_chunk(u, carry, table, tokens, cfg, slot, ok, kind=kind,
+                                      prior=prior, rest=rest)
+            return apply_chunk(carry, tokens, slot, ok, new, w, d, z0)
 
-        carry, _ = jax.lax.scan(body, carry,
-                                (first_chunk + jnp.arange(index.shape[0]), slots, valid))
+        carry = scan_chunks(body, carry, key, first_chunk + jnp.arange(index.shape[0]),
+                            (slots, valid), cfg, index.shape[1])
         first_chunk += index.shape[0]
     doc_topic, word_rows, topic_count, z, zw = carry
     return SamplerState(z, zw, doc_topic, word_rows, topic_count, state.num_topics, state.alpha)

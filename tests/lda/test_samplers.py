@@ -119,6 +119,10 @@ def _own_kernel(p, base, own):
     return kernel
 
 
+def _uniforms(key, cfg):
+    """One token's MH uniforms, as `scan_chunks` draws a chunk's."""
+    return jax.random.uniform(key, (2 * cfg.mh_steps, 4, 1))
+
 @pytest.mark.parametrize("sparse_below", [0, 100])  # word 0's row dense / counted from tokens
 @pytest.mark.parametrize("mh_steps", [1, 2])
 def test_one_token_follows_the_word_then_doc_kernel(sparse_below, mh_steps):
@@ -138,8 +142,8 @@ def test_one_token_follows_the_word_then_doc_kernel(sparse_below, mh_steps):
     carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
 
     def draw(key):
-        new, *_ = mh_chunk(key, carry, table, tokens, cfg, jnp.zeros(1, jnp.int32),
-                           jnp.ones(1, bool))
+        new, *_ = mh_chunk(_uniforms(key, cfg), carry, table, tokens, cfg,
+                           jnp.zeros(1, jnp.int32), jnp.ones(1, bool))
         return new[0]
 
     keys = jax.random.split(jax.random.key(0), 40_000)
@@ -189,8 +193,8 @@ def test_one_token_update_keeps_its_exact_conditional(sparse_below, alpha):
         carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
 
         def draw(key, carry=carry, table=table):
-            new, *_ = mh_chunk(key, carry, table, tokens, cfg, jnp.zeros(1, jnp.int32),
-                               jnp.ones(1, bool), prior=prior)
+            new, *_ = mh_chunk(_uniforms(key, cfg), carry, table, tokens, cfg,
+                               jnp.zeros(1, jnp.int32), jnp.ones(1, bool), prior=prior)
             return new[0]
 
         keys = jax.random.split(jax.random.key(start), 100_000)
@@ -231,8 +235,8 @@ def test_one_token_update_in_a_streamed_block_keeps_its_exact_conditional():
         carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
 
         def draw(key, carry=carry, table=table):
-            new, *_ = mh_chunk(key, carry, table, block, cfg, jnp.zeros(1, jnp.int32),
-                               jnp.ones(1, bool), rest=rest)
+            new, *_ = mh_chunk(_uniforms(key, cfg), carry, table, block, cfg,
+                               jnp.zeros(1, jnp.int32), jnp.ones(1, bool), rest=rest)
             return new[0]
 
         keys = jax.random.split(jax.random.key(start), 100_000)
