@@ -639,7 +639,7 @@ def mh_chunk(rng, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
         # (exactly 1) accepts. The step is masked (`stay`) instead of proposing s, which leaves
         # the chain the same bit for bit and keeps every proposal, and its count lookups,
         # independent of s; proposing s made each step's gathers wait on the one before it and
-        # cost about a third of a sweep at K = 10,000 (issue #35, point 5).
+        # cost about a fifth of a sweep at K = 10,000 (issue #35, point 5).
         stay = False
         if step % 2 == 0:
             slot_pick = sample_alias(table.slot_prob, table.slot_alias, seg_start[w],
