@@ -34,6 +34,7 @@ from jaxhin.lda._samplers import (
     apply_chunk,
     init_state,
     mh_chunk,
+    position_major,
     scan_chunks,
     to_tokens,
     word_proposal,
@@ -118,10 +119,10 @@ def plan_layout(corpus: Corpus, data: int, model: int, cfg: LdaConfig, *, stalen
         j = dev % model
         local_words = corpus.words[a:b]
         for kind, want in (("sparse", True), ("dense", False)):
-            lists[kind].append([np.flatnonzero((word_slice[local_words] == (j + rnd) % model)
-                                               & (sparse_word[local_words] == want))
-                                for rnd in range(model)])
-    # As `lightlda_sweep`: sparse-row tokens, then dense-row ones, each in document order.
+            picks = [np.flatnonzero((word_slice[local_words] == (j + rnd) % model)
+                                    & (sparse_word[local_words] == want)) for rnd in range(model)]
+            lists[kind].append([position_major(a + x, corpus.docs) - a for x in picks])
+    # As `lightlda_sweep`: sparse-row tokens, then dense-row ones, each position-major.
     phases = []
     for kind in ("sparse", "dense"):
         longest = max(len(x) for per in lists[kind] for x in per)

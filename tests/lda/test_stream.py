@@ -79,12 +79,14 @@ def test_interrupted_run_resumes_the_same_chain_and_counts_equal_a_recount(plant
     assert resumed.trace[-1]["loglik_per_token"] == pytest.approx(
         float(log_joint_per_token(state, tokens, cfg)), rel=1e-5)
     assert best_match_cosine(resumed.topic_counts(cfg.beta).dense(), truth.topic_word) > 0.9
-    # The best of two streamed chains is where the best of two in-memory ones is (the planted
-    # corpus has modes with two topics merged, at about -2.6, that chains of both kinds visit).
-    other = fit_blocks(jax.random.key(7), corpus, cfg, 30, folder=tmp_path / "c", **kw)
-    streamed = max(r.trace[-1]["loglik_per_token"] for r in (resumed, other))
+    # The best of three streamed chains is where the best of three in-memory ones is (the
+    # planted corpus has modes with two topics merged, at about -2.6, that chains of both kinds
+    # visit: of six chains of each kind, two to three did after 30 iterations).
+    others = [fit_blocks(jax.random.key(s), corpus, cfg, 30, folder=tmp_path / f"c{s}", **kw)
+              for s in (7, 8)]
+    streamed = max(r.trace[-1]["loglik_per_token"] for r in (resumed, *others))
     in_memory = max(fit(jax.random.key(s), corpus, cfg, 30, show_progress=False).trace[-1][
-        "loglik_per_token"] for s in (4, 5))
+        "loglik_per_token"] for s in (4, 5, 6))
     assert streamed > in_memory - 0.03, (streamed, in_memory)
     # Nothing but the current version of each block's topics is left.
     assert sorted(p.name for p in (tmp_path / "b").glob("z-*")) == [
