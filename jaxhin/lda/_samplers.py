@@ -22,10 +22,11 @@ Drawing token i itself therefore proposes the current topic s, which makes the l
 (n_.^-i + [k = s] + prior) / const, and q in the ratio counts without token i. The paper's
 ratio counts token i at s on both sides; that is not reversible, and on KOS at K=100 it pulled
 the chain off exact Gibbs's answer (held-out perplexity 1400.7 -> 1420.5 in 100 iterations from
-`lda`'s state; now 1390.5; issue #35, `tests/lda` pins one token's conditional). What remains
+`lda`'s state; now 1392.7; issue #35, `tests/lda` pins one token's conditional). What remains
 inexact is second order: the stale tables (the ratio reads current counts, as the paper's
 does), token i's weight 1 / (n_k + V beta) inside the table, and chunked parallel updates; from
-that same state the log-likelihood settles 0.06 nats per token below exact Gibbs's.
+that same state the log-likelihood settles 0.03 nats per token below exact Gibbs's (0.06 with
+chunks of whole documents, below).
 
 O(1) in K, including the table build: q_w is the mixture of a sparse part n_kw / (n_k + V beta)
 and a dense part beta / (n_k + V beta). The sparse part is an alias table over the *tokens* of
@@ -50,10 +51,12 @@ Tokens are sampled in parallel in chunks of `chunk` tokens; counts are updated b
 so within a chunk every token sees counts that are stale by at most one chunk (as GPU samplers
 do). `chunk=1` is the sequential sampler. Chunks take tokens position-major (the first token of
 every document, then the second, ...; `position_major`), so a chunk holds as few tokens of one
-document as it can: LightLDA samples a document's tokens one after another, and a chunk of whole
-documents, each token blind to its neighbours' moves, settled 0.06 nats per token below exact
-Gibbs on KOS at K=100 where position-major chunks settle 0.025 below (chunks of 256 whole
-documents 0.05; `scripts/lda_drift_check.py`).
+document as it can: LightLDA samples a document's tokens one after another, and in a chunk of
+whole documents each token is blind to its neighbours' moves. On KOS at K=100, from the state
+`lda` reaches after 400 iterations (-8.179 nats per token; exact Gibbs -8.177 ten iterations
+on), chunks of whole documents settled at -8.238 after 100 iterations, position-major ones at
+-8.205 (`scripts/lda_drift_check.py`); shrinking chunks of whole documents to 256 tokens did not
+help (about 0.05 below exact Gibbs).
 """
 
 from __future__ import annotations
