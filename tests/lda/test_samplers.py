@@ -419,7 +419,7 @@ def test_storage_follows_k():
 
 def test_chunks_take_tokens_position_major():
     # Issue #35: chunks of whole documents (each token blind to its neighbours' moves) settled
-    # 0.06 nats per token below exact Gibbs on KOS; position-major chunks 0.025
+    # 0.06 nats per token below exact Gibbs on KOS; position-major chunks 0.03
     # (`scripts/lda_drift_check.py`). Each part (sparse-row, dense-row tokens) runs over every
     # document's first token, then every second one, ..., so no chunk of at most as many
     # tokens as there are documents holds two tokens of one document.
