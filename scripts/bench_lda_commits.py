@@ -35,10 +35,10 @@ def measure(corpus_name: str, topics: list[int], sweeps: int) -> dict[int, float
     from jaxhin.lda import LdaConfig, init_state, lightlda_sweep, to_tokens
 
     corpus, _ = load_corpus(corpus_name)
+    tokens = to_tokens(corpus)  # the default layout, the same for every K
     out = {}
     for k in topics:
         cfg = LdaConfig(num_topics=k, alpha=0.1, beta=0.01)
-        tokens = to_tokens(corpus)
         init_key, key = jax.random.split(jax.random.key(0))
         state = init_state(init_key, tokens, k)
         sweep = lightlda_sweep.lower(key, state, tokens, cfg).compile()
