@@ -30,14 +30,14 @@ CAPABILITIES: tuple[Capability, ...] = (
                "HGB protocol, GCN, GAT, RGCN, Simple-HGN, HGT, HINormer, AGHINT (AGM, AGT, "
                "ablations), `hin train`, bench of five models vs PyTorch"),
     Capability("lda", "LightLDA: O(1) Metropolis-Hastings topic sampler",
-               "works (issue #5): O(N + K) alias build, O(1) MH sampling, hybrid storage, "
+               "works (issue #5): O(1) MH sampling with no per-iteration tables, hybrid storage, "
                "mesh + multi-host, perplexity/coherence, `lda train`, bench vs tomotopy; issue #35 in "
                "progress: MH steps counted as the reference counts them, the proposals' "
-               "own-token bias fixed (KOS K=100 within 0.3% of exact Gibbs), perplexity curves "
-               "against exact Gibbs and tomotopy (`--curves`; 20news K=100 within 1.5%), "
-               "documents read off their tokens and sparse evaluation at large K (KOS K=1e5 in "
-               "735 MB), `--optimize-alpha`, corpora streamed in blocks with kill and resume "
-               "(`--block-tokens`), `lda make-corpus`"),
+               "own-token and stale-table biases fixed (KOS K=100 within 0.1% of exact Gibbs), "
+               "perplexity curves against exact Gibbs and tomotopy (`--curves`; 20news K=100 "
+               "within 2%), documents read off their tokens and sparse evaluation at large K "
+               "(KOS K=1e5 in 630 MB), `--optimize-alpha`, corpora streamed in blocks with kill "
+               "and resume (`--block-tokens`), `lda make-corpus`"),
     Capability("remat", "Coop: tensor rematerialization planner",
                "works (issue #31): jaxpr traces of 8 DNNs, address-ordered allocator, DTR/DTE/"
                "Coop eviction with ablations, lowest budgets, plans exported as "

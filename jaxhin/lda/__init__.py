@@ -52,11 +52,11 @@ from jaxhin.lda._samplers import (
     log_joint_counts,
     log_joint_per_token,
     memory_report,
+    model_word_proposal,
     optimize_alpha,
     to_tokens,
     topic_counts,
     topic_word,
-    word_proposal,
     word_topic,
 )
 from jaxhin.lda._stream import BlockFitResult, fit_blocks, split_blocks
@@ -94,6 +94,7 @@ __all__ = [
     "log_joint_per_token",
     "make_dist_sweep",
     "memory_report",
+    "model_word_proposal",
     "optimize_alpha",
     "perplexity",
     "plan_layout",
@@ -107,6 +108,5 @@ __all__ = [
     "top_words",
     "topic_counts",
     "topic_word",
-    "word_proposal",
     "word_topic",
 ]

@@ -10,7 +10,7 @@ Layout, on a mesh with axes ("data", "model") of sizes (P_d, P_m):
   in that slice, then passes the slice to its `model` neighbour (`ppermute`), as LightLDA's
   workers visit model slices in turn (Yuan et al., Sec. 4). No device ever holds all rows.
 - Replicated, small: the topic totals n_k and the word-major topics `zw` (N int32, the sparse
-  half of the hybrid store, from which every device builds the same word-proposal tables).
+  half of the hybrid store, whose tokens the word proposal draws from).
 - Every `staleness` chunks, and at the end of each round: the changes to the held slice are
   summed over `data` (every device of a mesh column holds the same slice), n_k changes over all
   devices, and `zw` is rebuilt from each device's own tokens. Between syncs a device sees its
@@ -37,7 +37,6 @@ from jaxhin.lda._samplers import (
     position_major,
     scan_chunks,
     to_tokens,
-    word_proposal,
 )
 from jaxhin.sbp import B, S, put_from_host, shard_map
 
@@ -219,8 +218,6 @@ def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
                                   doc_start=a["doc_start"], doc_length=a["doc_length"],
                                   word_slot=a["word_slot"])
         own = a["own"]
-        # Identical on every device: built from replicated, synchronised counts.
-        table = word_proposal(_Snapshot(zw, topic_count), g, cfg)
 
         def sync(carry, rows0, tc0):
             doc_topic, rows, topic_count, z, zw = carry
@@ -241,8 +238,7 @@ def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
                     def body(carry, u, c):
                         slot = index[c]
                         ok = slot < layout.local_tokens
-                        new, w, d, z0 = mh_chunk(u, carry, table, tok, cfg, slot, ok,
-                                                  kind=kind)
+                        new, w, d, z0 = mh_chunk(u, carry, tok, cfg, slot, ok, kind=kind)
                         return apply_chunk(carry, tok, slot, ok, new, w, d, z0)
 
                     cs = g_idx * staleness + jnp.arange(staleness)
@@ -271,15 +267,6 @@ def make_dist_sweep(layout: DistLayout, mesh, cfg: LdaConfig, staleness: int):
         return DistState(*out)
 
     return sweep
-
-
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class _Snapshot:
-    """What `word_proposal` reads: the word-major topics and the topic totals."""
-
-    zw: jax.Array
-    topic_count: jax.Array
 
 
 def dist_log_joint_per_token(state: DistState, layout: DistLayout, cfg: LdaConfig) -> float:

@@ -30,7 +30,6 @@ from jaxhin.lda._samplers import (
     doc_prior,
     mh_chunk,
     scan_chunks,
-    word_proposal,
 )
 
 
@@ -46,9 +45,9 @@ def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
           cfg: LdaConfig, iters: int = 20) -> jax.Array:
     """Topic mixtures of unseen documents with the trained word side held fixed.
 
-    The same O(1) MH sampler, with target (n_dk^-i + alpha) phi_kw; its word proposal is
-    exactly phi, so the word steps are exact MH; alpha is the chain's own where it has one
-    (`LdaConfig.optimize_alpha`). Returns (D_new, K) float32 theta, averaged over the second
+    The same O(1) MH sampler, with target (n_dk^-i + alpha) phi_kw; its word proposal draws
+    from the model's fixed counts (n_kw + beta) and is weighed so in the ratio; alpha is the
+    chain's own where it has one (`LdaConfig.optimize_alpha`). Returns (D_new, K) float32 theta, averaged over the second
     half of the iterations.
     """
     _check_vocab(corpus, tokens.vocab_size, "infer")
@@ -62,7 +61,6 @@ def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
 @functools.partial(jax.jit, static_argnames=("cfg", "iters"))
 def _infer(key, state, new, cfg, iters):
     k = state.num_topics
-    table = word_proposal(state, new, cfg)  # reads only the model's word side
     prior = doc_prior(state.alpha)
     init_key, key = jax.random.split(key)
     z = jax.random.randint(init_key, new.words.shape, 0, k, jnp.int32)
@@ -75,7 +73,7 @@ def _infer(key, state, new, cfg, iters):
         def body(c, u, xs):
             slot, ok = xs
             full = (c[0], state.word_rows, state.topic_count, c[1], state.zw)
-            new_z, w, d, z0 = mh_chunk(u, full, table, new, cfg, slot, ok, frozen_words=True,
+            new_z, w, d, z0 = mh_chunk(u, full, new, cfg, slot, ok, frozen_words=True,
                                         prior=prior)
             out = apply_chunk(full, new, slot, ok, new_z, w, d, z0, frozen_words=True)
             return out[0], out[3]

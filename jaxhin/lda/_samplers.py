@@ -5,35 +5,34 @@ Both target the collapsed conditional of one token i of word w in document d,
 where ^-i excludes token i (Griffiths & Steyvers, 2004).
 
 LightLDA (Yuan et al., WWW 2015, Sec. 3) alternates two cheap proposals and corrects each with
-an exact Metropolis-Hastings acceptance ratio:
-  word proposal  q_w(k) ∝ (n_kw + beta) / (n_k + V beta), drawn in O(1) from alias tables built
-                 once per iteration from a snapshot of the counts (stale, as in the paper);
+an exact Metropolis-Hastings acceptance ratio, accept s -> t with min(1, p(t) q(s) / (p(s) q(t))):
+  word proposal  q_w(k) ∝ n_kw + beta, drawn in O(1) as the *current* topic of a uniformly
+                 chosen token of word w (its tokens are kept word-major in `zw`) with
+                 probability n_w / (n_w + K beta), else uniformly;
   doc proposal   q_d(k) ∝ n_dk + alpha, drawn in O(1) as the topic of a uniformly chosen token of
                  the same document with probability n_d / (n_d + K alpha), else uniformly (with
                  an asymmetric alpha_k, `LdaConfig.optimize_alpha`: with probability
-                 n_d / (n_d + A), else from alpha_k / A by a K-entry alias table);
-  accept s -> t with min(1, p(t) q(s) / (p(s) q(t))), with q evaluated at the current counts as
-  in the paper's acceptance ratios (Yuan et al., eq. for pi_w and pi_d): the word tables are
-  stale within an iteration, and LightLDA accepts the small bias this leaves for not rebuilding
-  a table per token.
-Token i's own topic is in both proposals (the tables and the document hold it), so the law of a
-proposal depends on the state it starts from, and the reverse move from t sees token i at t.
-Drawing token i itself therefore proposes the current topic s, which makes the law from s
-(n_.^-i + [k = s] + prior) / const, and q in the ratio counts without token i. The paper's
-ratio counts token i at s on both sides; that is not reversible, and on KOS at K=100 it pulled
-the chain off exact Gibbs's answer (held-out perplexity 1400.7 -> 1420.5 in 100 iterations from
-`lda`'s state; now 1392.7; issue #35, `tests/lda` pins one token's conditional). What remains
-inexact is second order: the stale tables (the ratio reads current counts, as the paper's
-does), token i's weight 1 / (n_k + V beta) inside the table, and chunked parallel updates; from
-that same state the log-likelihood settles 0.03 nats per token below exact Gibbs's (0.06 with
-chunks of whole documents, below).
-
-O(1) in K, including the table build: q_w is the mixture of a sparse part n_kw / (n_k + V beta)
-and a dense part beta / (n_k + V beta). The sparse part is an alias table over the *tokens* of
-word w, each weighted 1 / (n_{z} + V beta) -- drawing a token and taking its topic has exactly
-that law -- so all words' tables together have N entries whatever K is. The dense part is one
-K-entry table shared by every word. Building all of them is O(N + K) per iteration (see
-`_alias.segment_alias`), against O(V K) for one dense table per word.
+                 n_d / (n_d + A), else from alpha_k / A by a K-entry alias table).
+The two are mirror images and read the counts the target reads, so every ratio is exact.
+LightLDA's own word proposal is (n_kw + beta) / (n_k + V beta) from alias tables built once per
+iteration, with q in the ratio read at the current counts: the tables go stale within the
+iteration, the ratio no longer weighs the law the proposal was drawn from, and the chain is
+biased. On KOS at K=100, from the state `lda` (exact collapsed Gibbs) reaches after 400
+iterations (-8.179 nats per token; exact Gibbs then wanders within -8.176..-8.181), stale tables
+fell 0.02 nats below within 5 iterations (-8.195 sampling one token at a time, -8.200 in
+4,096-token chunks, -8.208 with 8 MH cycles in 16-token chunks: more MH steps, more bias); the
+current-count proposal stays within -8.180..-8.186 (`scripts/lda_drift_check.py`; issue #35).
+The factor 1 / (n_k + V beta) moves from the proposal into the ratio, and no table is needed: no
+O(N) build per iteration, one gather per draw instead of an alias lookup. A table stays where
+the word side is a fixed model (`model_word_proposal`, for a streamed block: exact, as that
+table never changes while it is used).
+Token i's own topic is in both proposals (its word's tokens and its document hold it), so the law
+of a proposal from s would depend on s; drawing token i itself is a move to where the chain
+stands, which is masked (`stay`), and q counts without token i. The paper's ratio counts token
+i at s on both sides; that is not reversible, and on KOS at K=100 it pulled held-out perplexity
+from 1400.7 to 1420.5 in 100 iterations from `lda`'s state. `tests/lda` pins one token's
+conditional, and a whole sweep's invariance on a corpus small enough to enumerate. What remains
+inexact is the chunked parallel update (below).
 
 Hybrid storage (paper Sec. 4): word-topic rows are dense (K int32) for words with at least
 `sparse_below` tokens; a rarer word's row is not stored at all -- its counts are read off the
@@ -53,10 +52,10 @@ do). `chunk=1` is the sequential sampler. Chunks take tokens position-major (the
 every document, then the second, ...; `position_major`), so a chunk holds as few tokens of one
 document as it can: LightLDA samples a document's tokens one after another, and in a chunk of
 whole documents each token is blind to its neighbours' moves. On KOS at K=100, from the state
-`lda` reaches after 400 iterations (-8.179 nats per token; exact Gibbs -8.177 ten iterations
-on), chunks of whole documents settled at -8.238 after 100 iterations, position-major ones at
--8.205 (`scripts/lda_drift_check.py`); shrinking chunks of whole documents to 256 tokens did not
-help (about 0.05 below exact Gibbs).
+`lda` reaches after 400 iterations (-8.179 nats per token; exact Gibbs -8.181 and -8.177 five
+and ten iterations on), position-major chunks stay at -8.180 after 100 iterations and 16-token
+chunks at -8.175 after 25, where chunks of whole documents fall to -8.202 (with the stale
+tables above, -8.205 and -8.238: the two biases added up).
 """
 
 from __future__ import annotations
@@ -466,38 +465,13 @@ def gibbs_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaCon
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class WordProposal:
-    """The word-proposal tables of one iteration and the counts they were built from."""
+    """A word proposal from a fixed model (`model_word_proposal`): word w's K alias buckets are
+    [w K, (w + 1) K), and `weight[w K + k]` is the table's own q_w(k), which the ratio reads."""
 
-    slot_prob: jax.Array    # (N,) sparse part: alias over each word's tokens
-    slot_alias: jax.Array   # (N,)
-    slot_token: jax.Array   # (N, 2) per bucket: the topic of the token behind it at build time
-                            # and its word-major slot (one row: one memory access per draw)
-    sparse_mass: jax.Array  # (V,) sum_k n_kw / (n_k + V beta)
-    dense_prob: jax.Array   # (K,) dense part beta / (n_k + V beta), shared
-    dense_alias: jax.Array  # (K,)
-    dense_item: jax.Array   # (K,) topic behind each bucket
-    dense_mass: jax.Array   # ()
-    # `model_word_proposal`'s tables: word w's buckets are [seg_start[w], + seg_length[w]) over
-    # topics (not the tokens' word-major slots), and `weight[seg_start[w] + k]` is the table's
-    # own weight of topic k, which the ratio reads (the law it draws from, exactly).
-    seg_start: jax.Array | None = None   # (V,)
-    seg_length: jax.Array | None = None  # (V,)
-    weight: jax.Array | None = None      # (V K,)
-    from_model: bool = dataclasses.field(default=False, metadata={"static": True})
-
-
-def word_proposal(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> WordProposal:
-    """Build every word's proposal table in O(N + K) (module docstring)."""
-    v_beta = tokens.vocab_size * cfg.beta
-    inv = 1.0 / (state.topic_count.astype(jnp.float32) + v_beta)
-    slot_weight = inv[state.zw]
-    prob, alias, item = segment_alias(slot_weight, tokens.word_start, tokens.word_length,
-                                      tokens.slot_word, tokens.max_word_length)
-    mass = jax.ops.segment_sum(slot_weight, tokens.slot_word, num_segments=tokens.vocab_size)
-    dense = cfg.beta * inv
-    d_prob, d_alias, d_item = alias_table(dense)
-    return WordProposal(prob, alias, jnp.stack([state.zw[item], item], axis=1), mass, d_prob,
-                        d_alias, d_item, dense.sum())
+    prob: jax.Array    # (V K,)
+    alias: jax.Array   # (V K,)
+    topic: jax.Array   # (V K,) topic behind each bucket
+    weight: jax.Array  # (V K,)
 
 
 def model_word_proposal(rows: jax.Array, topic_count: jax.Array, cfg: LdaConfig
@@ -506,28 +480,22 @@ def model_word_proposal(rows: jax.Array, topic_count: jax.Array, cfg: LdaConfig
     from the model it holds: q_w(k) ∝ (n_kw + beta) / (n_k + V beta), one K-entry table per
     word, O(V K). For a corpus streamed in blocks (`fit_blocks`), whose model is dense and
     whose block's own tokens would give a poorer proposal (with 9 blocks of the 24K-token
-    planted corpus, tables from the block's tokens left the chain 0.16 nats per token short of
-    the in-memory one after 40 iterations).
+    planted corpus, a proposal from the block's tokens left the chain 0.16 nats per token short
+    of the in-memory one after 40 iterations).
 
     The table does not change while it is used, and it does not depend on where the chain
     stands, so the ratio reads its weights as they are (`mh_chunk`): an independence proposal,
-    exact MH however stale the table. Reading it with current counts and token i left out, as
-    for the token tables, made a token stick to the topic it had when the table was built
-    (rare words: n_kw counts it); 5 blocks of the planted corpus stalled at -2.67 nats per
-    token where the in-memory chain reaches -2.50."""
+    exact MH however stale the table. Reading it with current counts and token i left out
+    made a token stick to the topic it had when the table was built (rare words: n_kw counts
+    it); 5 blocks of the planted corpus stalled at -2.67 nats per token where the in-memory
+    chain reaches -2.50."""
     v, k = rows.shape
     weight = ((rows.astype(jnp.float32) + cfg.beta)
-              / (topic_count.astype(jnp.float32) + v * cfg.beta)[None, :])
-    seg_start = jnp.arange(v, dtype=jnp.int32) * k
-    seg_length = jnp.full((v,), k, jnp.int32)
-    prob, alias, item = segment_alias(weight.ravel(), seg_start, seg_length,
+              / (topic_count.astype(jnp.float32) + v * cfg.beta)[None, :]).ravel()
+    prob, alias, item = segment_alias(weight, jnp.arange(v, dtype=jnp.int32) * k,
+                                      jnp.full((v,), k, jnp.int32),
                                       jnp.repeat(jnp.arange(v, dtype=jnp.int32), k), k)
-    topic = (item % k).astype(jnp.int32)
-    none = jnp.arange(k, dtype=jnp.int32)  # the dense part is empty: mass 0, never drawn
-    return WordProposal(prob, alias, jnp.stack([topic, jnp.full_like(topic, -1)], axis=1),
-                        weight.sum(1), jnp.ones((k,), jnp.float32), none, none,
-                        jnp.float32(0.0), seg_start, seg_length, weight.ravel(),
-                        from_model=True)
+    return WordProposal(prob, alias, (item % k).astype(jnp.int32), weight)
 
 
 @jax.tree_util.register_dataclass
@@ -590,19 +558,21 @@ def scan_chunks(body, carry, key, ids, xs, cfg: LdaConfig, chunk: int):
     return carry
 
 
-def mh_chunk(rng, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind="mixed",
-             prior: DocPrior | None = None, rest: RestCounts | None = None):
+def mh_chunk(rng, carry, tokens, cfg, slot, ok, frozen_words=False, kind="mixed",
+             prior: DocPrior | None = None, rest: RestCounts | None = None,
+             table: WordProposal | None = None):
     """MH-sample the tokens `slot` (a chunk) against counts `carry`; returns the new topics.
     `rng` holds the chunk's (2 mh_steps, 4, chunk) uniforms (`scan_chunks` draws them).
 
-    With `frozen_words`, the word side (rows, zw, topic_count) is a fixed model (inference on
-    unseen documents): the target is (n_dk^-i + alpha) phi_kw. With `prior`, alpha is its
-    asymmetric alpha_k: in the target, and in the doc proposal, whose prior part then draws k
-    with probability alpha_k / A from its alias table instead of uniformly. With `rest`, the
-    tokens are one block of a corpus streamed block by block (`fit_blocks`): the target's word
-    counts add the rest of the corpus's (fixed while the block is sampled), and the word
-    proposal, built from the block's own tokens, is weighed in the ratio by the block's counts
-    (its exact law), so the chain still targets the whole corpus's posterior.
+    The word proposal draws a token of the word from `zw` (module docstring), or, given a
+    `table` (`model_word_proposal`), from that fixed model's alias table, weighed in the ratio
+    by its own weights. With `frozen_words`, the word side (rows, zw, topic_count) is a fixed
+    model (inference on unseen documents): the target is (n_dk^-i + alpha) phi_kw. With
+    `prior`, alpha is its asymmetric alpha_k: in the target, and in the doc proposal, whose
+    prior part then draws k with probability alpha_k / A from its alias table instead of
+    uniformly. With `rest`, the tokens are one block of a corpus streamed block by block
+    (`fit_blocks`): the target's word counts add the rest of the corpus's (fixed while the
+    block is sampled), so the chain still targets the whole corpus's posterior.
     """
     doc_topic, word_rows, topic_count, z, zw = carry
     k, n = topic_count.shape[0], z.shape[0]
@@ -610,7 +580,7 @@ def mh_chunk(rng, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
     v_beta = tokens.vocab_size * beta
     idx = jnp.minimum(slot, n - 1)
     w, d, z0 = tokens.words[idx], tokens.docs[idx], z[idx]
-    n_d = tokens.doc_length[d]
+    n_d, n_w = tokens.doc_length[d], tokens.word_length[w]
     n_kw = _word_count(word_rows, zw, tokens, w, kind)
     n_dk = _doc_count(doc_topic, z, tokens, d)
 
@@ -635,41 +605,34 @@ def mh_chunk(rng, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
         return ((c["n_dt"] - own + alpha_of(c)) * (c.get("all_tw", c["n_tw"]) - word_own + beta)
                 / (c.get("all_t", c["n_t"]) - word_own + v_beta))
 
-    # Drawing token i itself proposes s, and q leaves token i out (module docstring). A model
-    # table's law does not depend on s: q is its own weight (`model_word_proposal`).
-    def q_word(c, x):  # the word proposal's weight of x, token i left out of the word's count
-        if table.from_model:
-            return table.weight[table.seg_start[w] + x]
+    # q in the ratio is the law each proposal draws from, token i left out (module docstring).
+    def q_word(c, x):
+        if table is not None:
+            return table.weight[w * k + x]
         word_own = 0.0 if frozen_words else (x == z0).astype(jnp.float32)
-        return (c["n_tw"] - word_own + beta) / (c["n_t"] + v_beta)
+        return c["n_tw"] - word_own + beta
 
-    def q_doc(c, x):  # the doc proposal's weight of x, token i left out of the document's count
+    def q_doc(c, x):
         return c["n_dt"] - (x == z0).astype(jnp.float32) + alpha_of(c)
 
-    sparse_mass = table.sparse_mass[w]
-    seg_start, seg_length = ((tokens.word_start, tokens.word_length) if table.seg_start is None
-                             else (table.seg_start, table.seg_length))
     s = z0
     cs = look(s)  # carried with s: an accepted proposal's counts become the current ones
     for step in range(2 * cfg.mh_steps):  # word, doc, word, doc, ...
         u_mix, u_a, u_b, u_accept = rng[step]
-        # Drawing token i itself proposes s: a move to where the chain stands, which the ratio
-        # (exactly 1) accepts. The step is masked (`stay`) instead of proposing s, which leaves
-        # the chain the same bit for bit and keeps every proposal, and its count lookups,
+        # Drawing token i itself (a token of its word or document) proposes s: a move to where
+        # the chain stands, which the ratio (exactly 1) accepts. The step is masked (`stay`)
+        # instead of proposing s, which keeps every proposal, and its count lookups,
         # independent of s; proposing s made each step's gathers wait on the one before it and
         # cost about a fifth of a sweep at K = 10,000 (issue #35, point 5).
         stay = False
-        if step % 2 == 0:
-            slot_pick = sample_alias(table.slot_prob, table.slot_alias, seg_start[w],
-                                     seg_length[w], u_a, u_b)
-            bucket = sample_alias(table.dense_prob, table.dense_alias, 0, k, u_a, u_b)
-            use_sparse = u_mix * (sparse_mass + table.dense_mass) < sparse_mass
-            drawn = table.slot_token[slot_pick]
-            t = jnp.where(use_sparse, drawn[:, 0], table.dense_item[bucket])
-            if not frozen_words:  # unseen documents are not in the tables
-                stay = use_sparse & (drawn[:, 1] == tokens.word_slot[idx])
-            ct = look(t)
-            ratio = target(t, ct) * q_word(cs, s) / (target(s, cs) * q_word(ct, t))
+        if step % 2 == 0 and table is not None:
+            t = table.topic[sample_alias(table.prob, table.alias, w * k, k, u_a, u_b)]
+        elif step % 2 == 0:
+            pick = tokens.word_start[w] + jnp.minimum((u_a * n_w).astype(jnp.int32), n_w - 1)
+            from_word = u_mix * (n_w + k * beta) < n_w
+            t = jnp.where(from_word, zw[pick], jnp.minimum((u_a * k).astype(jnp.int32), k - 1))
+            if not frozen_words:  # unseen documents' tokens are not in zw
+                stay = from_word & (pick == tokens.word_slot[idx])
         else:
             pick = tokens.doc_start[d] + jnp.minimum((u_a * n_d).astype(jnp.int32), n_d - 1)
             if prior is None:
@@ -681,8 +644,9 @@ def mh_chunk(rng, carry, table, tokens, cfg, slot, ok, frozen_words=False, kind=
             from_doc = u_mix * (n_d + prior_mass) < n_d
             t = jnp.where(from_doc, z[pick], from_prior)
             stay = from_doc & (pick == idx)
-            ct = look(t)
-            ratio = target(t, ct) * q_doc(cs, s) / (target(s, cs) * q_doc(ct, t))
+        q = q_word if step % 2 == 0 else q_doc
+        ct = look(t)
+        ratio = target(t, ct) * q(cs, s) / (target(s, cs) * q(ct, t))
         accept = (u_accept < ratio) & ~stay
         s = jnp.where(accept, t, s)
         cs = {name: jnp.where(accept, ct[name], cs[name]) for name in cs}
@@ -720,15 +684,14 @@ def apply_chunk(carry, tokens, slot, ok, new, w, d, z0, frozen_words=False):
 def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: LdaConfig,
                    rest: RestCounts | None = None, table: WordProposal | None = None
                    ) -> SamplerState:
-    """One LightLDA iteration: build the word-proposal tables from the current counts (O(N + K)),
-    then sample every token with `cfg.mh_steps` MH cycles (a word then a doc proposal each),
-    `cfg.chunk` tokens at a time
-    (the tokens of sparse-row words first, then the rest, each position-major).
+    """One LightLDA iteration: sample every token with `cfg.mh_steps` MH cycles (a word then a
+    doc proposal each), `cfg.chunk` tokens at a time (the tokens of sparse-row words first, then
+    the rest, each position-major).
     With `rest`, `tokens` are one block of a larger corpus whose other tokens hold `rest`
-    (`mh_chunk`); `table`, if given, is the word proposal to use (`model_word_proposal`).
+    (`mh_chunk`); `table`, if given, is the word proposal to use (`model_word_proposal`), else
+    the word's tokens are.
 
     `state` is donated: its buffers are reused for the result (do not use it after the call)."""
-    table = word_proposal(state, tokens, cfg) if table is None else table
     prior = doc_prior(state.alpha)
     carry = (state.doc_topic, state.word_rows, state.topic_count, state.z, state.zw)
     # Sparse-row tokens first, then dense-row ones: each pass does only its kind of lookup.
@@ -747,8 +710,8 @@ def lightlda_sweep(key: jax.Array, state: SamplerState, tokens: Tokens, cfg: Lda
 
         def body(carry, u, xs, kind=kind):
             slot, ok = xs
-            new, w, d, z0 = mh_chunk(u, carry, table, tokens, cfg, slot, ok, kind=kind,
-                                      prior=prior, rest=rest)
+            new, w, d, z0 = mh_chunk(u, carry, tokens, cfg, slot, ok, kind=kind,
+                                      prior=prior, rest=rest, table=table)
             return apply_chunk(carry, tokens, slot, ok, new, w, d, z0)
 
         carry = scan_chunks(body, carry, key, first_chunk + jnp.arange(index.shape[0]),
@@ -809,26 +772,25 @@ def topic_counts(state: SamplerState, tokens: Tokens, cfg: LdaConfig) -> TopicCo
 
 
 def memory_report(tokens: Tokens, num_topics: int) -> dict[str, int]:
-    """Bytes of the sampler's state and tables, per part, against all-dense storage.
+    """Bytes of the sampler's state, per part, against all-dense storage (the word proposal needs
+    no tables: it reads `zw`).
 
     `dense_rows` the frequent words' K-wide rows; `sparse_rows` the word-major topics `zw` that
     hold every other word's counts; `doc_side` the (D, K) document rows (0 where documents are
-    read off `z`); `tokens` the (N,) token arrays and `z`; `tables` one iteration's
-    word-proposal tables. `dense_bytes` is what V x K word rows would take, `hybrid_bytes`
+    read off `z`); `tokens` the (N,) token arrays and `z`. `dense_bytes` is what V x K word rows would take, `hybrid_bytes`
     dense_rows + sparse_rows (the word side as stored)."""
     v, n, k = tokens.vocab_size, tokens.num_tokens, num_topics
     c = jnp.dtype(tokens.count_dtype).itemsize
     dense_rows = c * tokens.num_dense * k
     doc_side = 0 if tokens.doc_span else c * tokens.num_docs * k
     token_arrays = _token_array_bytes(n, v, tokens.num_docs)
-    tables = 4 * 5 * n + 4 * v + 4 * 3 * k
     report = {"num_topics": k, "vocab": v, "dense_rows": tokens.num_dense,
               "dense_threshold": tokens.sparse_below,
               "docs_read_off_tokens": bool(tokens.doc_span),
               "count_bytes": c, "dense_rows_bytes": dense_rows, "sparse_rows_bytes": 4 * n,
-              "doc_side_bytes": doc_side, "token_bytes": token_arrays, "tables_bytes": tables,
+              "doc_side_bytes": doc_side, "token_bytes": token_arrays,
               "topic_count_bytes": 4 * k}
-    report["total_bytes"] = (dense_rows + 4 * n + doc_side + token_arrays + tables + 4 * k)
+    report["total_bytes"] = (dense_rows + 4 * n + doc_side + token_arrays + 4 * k)
     report["dense_bytes"] = c * v * k
     report["hybrid_bytes"] = dense_rows + 4 * n
     report["doc_topic_bytes"] = doc_side
