@@ -134,7 +134,6 @@ class Tokens:
     vocab_size: int = dataclasses.field(metadata={"static": True})
     num_dense: int = dataclasses.field(metadata={"static": True})
     sparse_below: int = dataclasses.field(metadata={"static": True})
-    max_word_length: int = dataclasses.field(metadata={"static": True})
     num_sparse_tokens: int = dataclasses.field(metadata={"static": True}, default=0)
     narrow_counts: bool = dataclasses.field(metadata={"static": True}, default=False)
     # 0: dense (D, K) document-topic rows; else none, and a document's counts are read off its
@@ -229,8 +228,8 @@ def to_tokens(corpus: Corpus, sparse_below: int = 32, *, num_topics: int | None 
                   jnp.asarray(corpus.doc_lengths), jnp.asarray(order), jnp.asarray(slot),
                   jnp.asarray(words[order]), jnp.asarray(start), jnp.asarray(length),
                   jnp.asarray(dense_row), jnp.asarray(sample_order), corpus.num_docs, v,
-                  int(dense.sum()), int(sparse_below), int(max(length.max(initial=1), 1)),
-                  int(sparse_token.sum()), narrow, doc_span)
+                  int(dense.sum()), int(sparse_below), int(sparse_token.sum()), narrow,
+                  doc_span)
 
 
 @jax.tree_util.register_dataclass
