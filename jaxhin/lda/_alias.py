@@ -11,7 +11,7 @@ and heavy j, once its residual drops to at most 1, keeps 1 - (sigma_L(i*) - sigm
 takes the rest from heavy j+1, where i* is the first light with sigma_L(i*) >= sigma_H(j+1).
 Both follow from one binary search per heavy item (i_start(j) = #lights with sigma_L <
 sigma_H(j)) and a running max, so a table of n items costs O(n log n) work in the worst case
-but O(log n) depth, and a ragged batch of tables (one per word, of different lengths) is one
+but O(log n) depth, and a ragged batch of tables (one per word, of any lengths) is one
 flat computation.
 
 No library offers this on device (numpy/JAX have no alias sampler), hence the hand-written code.

@@ -47,8 +47,8 @@ def infer(key: jax.Array, state: SamplerState, tokens: Tokens, corpus: Corpus,
 
     The same O(1) MH sampler, with target (n_dk^-i + alpha) phi_kw; its word proposal draws
     from the model's fixed counts (n_kw + beta) and is weighed so in the ratio; alpha is the
-    chain's own where it has one (`LdaConfig.optimize_alpha`). Returns (D_new, K) float32 theta, averaged over the second
-    half of the iterations.
+    chain's own where it has one (`LdaConfig.optimize_alpha`). Returns (D_new, K) float32 theta,
+    averaged over the second half of the iterations.
     """
     _check_vocab(corpus, tokens.vocab_size, "infer")
     new = dataclasses.replace(

@@ -776,8 +776,8 @@ def memory_report(tokens: Tokens, num_topics: int) -> dict[str, int]:
 
     `dense_rows` the frequent words' K-wide rows; `sparse_rows` the word-major topics `zw` that
     hold every other word's counts; `doc_side` the (D, K) document rows (0 where documents are
-    read off `z`); `tokens` the (N,) token arrays and `z`. `dense_bytes` is what V x K word rows would take, `hybrid_bytes`
-    dense_rows + sparse_rows (the word side as stored)."""
+    read off `z`); `tokens` the (N,) token arrays and `z`. `dense_bytes` is what V x K word rows
+    would take, `hybrid_bytes` dense_rows + sparse_rows (the word side as stored)."""
     v, n, k = tokens.vocab_size, tokens.num_tokens, num_topics
     c = jnp.dtype(tokens.count_dtype).itemsize
     dense_rows = c * tokens.num_dense * k

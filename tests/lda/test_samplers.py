@@ -219,7 +219,7 @@ def test_a_sweep_keeps_the_posterior_of_a_corpus_small_enough_to_enumerate():
     np.add.at(n_kw, (rows, states, words[None, :]), 1)
     log_p = (gammaln(n_dk + alpha).sum((1, 2)) + gammaln(n_kw + beta).sum((1, 2))
              - gammaln(n_kw.sum(2) + 3 * beta).sum(1))
-    post = np.exp(log_p - log_p.max())
+    post = np.exp(log_p - log_p.max())  # written out here, not `log_joint`: an independent oracle
     post /= post.sum()
     tokens = to_tokens(Corpus(words, docs, ("a", "b", "c"), 2, "tiny"), 0)
     cfg = LdaConfig(num_topics=k, alpha=alpha, beta=beta, mh_steps=1, chunk=1)
