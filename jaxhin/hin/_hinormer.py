@@ -24,7 +24,7 @@ nothing else), and dropout draws byte-granular masks (`jaxhin.train.ByteDropout`
 The three score terms are one (T + 2)-deep product per head, <u_i, v_j> with
 u = [a_l^T LeakyReLU(W_l h), 1, beta W_s r] and v = [1, a_r^T LeakyReLU(W_r h), W_t r], whose
 backward needs no (batch, heads, S, S, T) array, and the linear maps' backward materialises the
-output gradient before its two products (`matmul_barrier_grad`). Together these took a DBLP
+output gradient before its two products (`jaxhin.train.dense_dot`). Together these took a DBLP
 training step from 3.89 to 2.75 s (ACM 0.57 to 0.48 s, IMDB 1.72 to 1.57 s; medians of 7 steps
 on 2 CPU cores, losses equal within 1e-6): `scripts/bench_hinormer.py --baseline 2141406`.
 """
@@ -44,7 +44,7 @@ from jaxhin.data import FeatureSpec
 from jaxhin.hin._aggregate import aggregate
 from jaxhin.hin._graph import HeteroGraph
 from jaxhin.hin._models import InputProjection, sym_norm, xavier_relu
-from jaxhin.train import ByteDropout
+from jaxhin.train import ByteDropout, dense_dot
 
 
 def context_sequences(key: jax.Array, g: HeteroGraph, nodes: np.ndarray, length: int
@@ -109,40 +109,14 @@ def torch_bias(fan_in: int):
                                                                      bound)
 
 
-@jax.custom_vjp
-def _matmul(x, w):
-    return x @ w
-
-
-def _matmul_fwd(x, w):
-    return x @ w, (x, w)
-
-
-def _matmul_bwd(residuals, grad):
-    x, w = residuals
-    # materialise the output gradient first: left to itself, XLA on CPU fuses the whole
-    # elementwise chain that produces it (dropout masks, attention backward) into a loop that
-    # writes it transposed for the kernel product, cache-unfriendly (in a DBLP step one such
-    # loop over 97,400 x 256 took 452 ms; a transpose of an array that size takes ~45 ms)
-    grad = jax.lax.optimization_barrier(grad)
-    rows, x_rows = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
-    # contracted over the rows directly: an explicit x.T is a copy (55 against 9 ms when
-    # the kernel has one column, as the attention vectors' do)
-    return grad @ w.T, jax.lax.dot_general(x_rows, rows, (((0,), (0,)), ((), ())))
-
-
-_matmul.defvjp(_matmul_fwd, _matmul_bwd)
-
-
-def matmul_barrier_grad(lhs, rhs, dimension_numbers, precision=None,
-                        preferred_element_type=None):
-    """`lax.dot_general` for `nn.Dense` (x @ kernel) with a backward pass that materialises
-    the output gradient before its two products (same values, see `_matmul_bwd`)."""
-    if dimension_numbers != (((lhs.ndim - 1,), (0,)), ((), ())) or rhs.ndim != 2:
-        raise ValueError(f"matmul_barrier_grad: expected x @ kernel, got {dimension_numbers}")
-    if precision is not None or preferred_element_type is not None:
-        raise ValueError("matmul_barrier_grad: precision and preferred_element_type unsupported")
-    return _matmul(lhs, rhs)
+# The linear maps' backward materialises the output gradient before its two products: left to
+# itself, XLA on CPU fuses the whole elementwise chain that produces it (dropout masks, the
+# attention backward) into a loop that writes it transposed for the kernel product,
+# cache-unfriendly (in a DBLP step one such loop over 97,400 x 256 took 452 ms; a transpose of
+# an array that size takes ~45 ms). The kernel product contracts the rows directly: an
+# explicit x.T is a copy (55 against 9 ms when the kernel has one column, as the attention
+# vectors' do).
+_LINEAR_DOT = dense_dot(barrier=True)
 
 
 class HeteroTransformerLayer(nn.Module):
@@ -169,7 +143,7 @@ class HeteroTransformerLayer(nn.Module):
         heads, t = self.heads, r.shape[-1]
         # PyTorch's nn.Linear initialisation, as the reference code's layers have
         linear = functools.partial(nn.Dense, use_bias=False, kernel_init=torch_linear,
-                                   dot_general=matmul_barrier_grad)
+                                   dot_general=_LINEAR_DOT)
         w_l, w_r, a_l, a_r = linear(self.width), linear(self.width), linear(1), linear(1)
         w_s, w_t, w_o = linear(t * heads), linear(t * heads), linear(self.width)
 

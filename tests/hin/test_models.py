@@ -29,7 +29,6 @@ from jaxhin.hin import (
     run_seeds,
     setting_names,
 )
-from jaxhin.hin._hinormer import matmul_barrier_grad
 from jaxhin.hin._models import layer_edges, relation_rows
 from jaxhin.hin._train import _init
 
@@ -210,7 +209,7 @@ def test_hetero_transformer_layer_matches_a_direct_computation(scale):
     first = layer.apply(params, h, r, train=False, first_only=True)
     assert first.shape == (b, 1, width)
     np.testing.assert_allclose(first[:, 0], out[:, 0], rtol=1e-5, atol=1e-5)
-    # gradients too: the layer's custom backward (`matmul_barrier_grad`) against autodiff of
+    # gradients too: the layer's custom backward (`jaxhin.train.dense_dot`) against autodiff of
     # the direct form; a_l and W_l get zero (a term constant over the keys cancels in the
     # softmax), so an absolute tolerance covers their rounding noise
     c = jax.random.normal(jax.random.key(3), out.shape)
@@ -221,28 +220,6 @@ def test_hetero_transformer_layer_matches_a_direct_computation(scale):
     assert jax.tree.structure(got) == jax.tree.structure(want)
     for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-5)
-
-
-@pytest.mark.parametrize("shape", [(6, 5), (2, 3, 5)])
-@pytest.mark.parametrize("columns", [1, 4])
-def test_matmul_barrier_grad_gives_dot_general_values_and_gradients(shape, columns):
-    x = jax.random.normal(jax.random.key(0), shape)
-    w = jax.random.normal(jax.random.key(1), (shape[-1], columns))
-    c = jax.random.normal(jax.random.key(2), (*shape[:-1], columns))
-    dims = (((len(shape) - 1,), (0,)), ((), ()))
-
-    def loss(dot):
-        return lambda x, w: (jnp.tanh(dot(x, w, dims)) * c).sum()  # a non-trivial output grad
-
-    np.testing.assert_allclose(matmul_barrier_grad(x, w, dims), jax.lax.dot_general(x, w, dims),
-                               rtol=1e-6)
-    got = jax.jit(jax.grad(loss(matmul_barrier_grad), argnums=(0, 1)))(x, w)
-    expected = jax.grad(loss(jax.lax.dot_general), argnums=(0, 1))(x, w)
-    for g, e in zip(got, expected, strict=True):
-        assert g.shape == e.shape
-        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="expected x @ kernel"):
-        matmul_barrier_grad(x, w.T, (((0,), (1,)), ((), ())))
 
 
 @pytest.mark.parametrize("num_nodes", [5, 40])  # fewer nodes than tokens, and more
