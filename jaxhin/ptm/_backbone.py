@@ -36,8 +36,9 @@ from jaxhin.train import check_at_least, dense_dot
 BLOCK_NAMES = ("ln_1", "qkv", "scores", "probs", "context", "attn_proj", "ln_2", "mlp_in",
                "mlp_act")
 
-# The kernel's gradient read in place (`jaxhin.train.dense_dot`): forward and backward of the
-# 4 x 128 recipe's step, 51.3 -> 47.0 ms on 2 CPU cores (medians of 9, one process).
+# The kernels' gradients as products over the token rows (`jaxhin.train.dense_dot`): the 4 x 128
+# recipe's training step, 51.0 -> 45.9 ms on 2 CPU cores (medians of 9 in one process, same
+# losses).
 _DENSE_DOT = dense_dot()
 
 REMAT_POLICIES: dict[str, Callable | None] = {
