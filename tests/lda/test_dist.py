@@ -36,7 +36,8 @@ _SETUPS: dict = {}
 
 def _chain(corpus, data, model, staleness, cfg, iters, seed=1, at=None):
     """The chain's state, layout and log-likelihood after each iteration (or only after the
-    iterations `at` names: evaluating takes most of a short chain's time)."""
+    iterations `at` names: evaluating after each of 40 iterations took a fifth of the chain's
+    time, 3.6 against 2.95 s on 8 devices)."""
     setup = (id(corpus), data, model, staleness, cfg)  # the corpus fixture lives for the module
     if setup not in _SETUPS:
         mesh = make_mesh({"data": data, "model": model}, jax.devices()[:data * model])
