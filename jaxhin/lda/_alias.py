@@ -147,8 +147,13 @@ def alias_table(weights: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
                          jnp.zeros((k,), jnp.int32), k)
 
 
+def uniform_index(u: jax.Array, n: jax.Array) -> jax.Array:
+    """A uniform index in [0, n) from a uniform u in [0, 1) (clipped: float rounding of u n)."""
+    return jnp.minimum((u * n).astype(jnp.int32), n - 1)
+
+
 def sample_alias(prob: jax.Array, alias: jax.Array, start: jax.Array, length: jax.Array,
                  u_bucket: jax.Array, u_keep: jax.Array) -> jax.Array:
     """Draw from segment tables: bucket positions (map them through `item`), O(1) each."""
-    b = start + jnp.minimum((u_bucket * length).astype(jnp.int32), length - 1)
+    b = start + uniform_index(u_bucket, length)
     return jnp.where(u_keep < prob[b], b, alias[b])

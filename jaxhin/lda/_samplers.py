@@ -68,7 +68,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxhin.data import Corpus
-from jaxhin.lda._alias import alias_table, sample_alias, segment_alias
+from jaxhin.lda._alias import alias_table, sample_alias, segment_alias, uniform_index
 from jaxhin.lda._rng import uniform
 from jaxhin.train import check_at_least
 
@@ -238,7 +238,7 @@ class SamplerState:
     """State of one Markov chain. Arrays are leaves; `num_topics` is static.
 
     `zw` repeats `z` in word-major order (`zw[s] == z[word_order[s]]`): it is the sparse half of
-    the hybrid word-topic store and what the word-proposal tables are built from. `alpha` is
+    the hybrid word-topic store and what the word proposal draws from. `alpha` is
     None for the symmetric prior `LdaConfig.alpha`, else the chain's own asymmetric prior
     (`LdaConfig.optimize_alpha`), which the samplers then read instead.
     """
@@ -627,15 +627,15 @@ def mh_chunk(rng, carry, tokens, cfg, slot, ok, frozen_words=False, kind="mixed"
         if step % 2 == 0 and table is not None:
             t = table.topic[sample_alias(table.prob, table.alias, w * k, k, u_a, u_b)]
         elif step % 2 == 0:
-            pick = tokens.word_start[w] + jnp.minimum((u_a * n_w).astype(jnp.int32), n_w - 1)
+            pick = tokens.word_start[w] + uniform_index(u_a, n_w)
             from_word = u_mix * (n_w + k * beta) < n_w
-            t = jnp.where(from_word, zw[pick], jnp.minimum((u_a * k).astype(jnp.int32), k - 1))
+            t = jnp.where(from_word, zw[pick], uniform_index(u_a, k))
             if not frozen_words:  # unseen documents' tokens are not in zw
                 stay = from_word & (pick == tokens.word_slot[idx])
         else:
-            pick = tokens.doc_start[d] + jnp.minimum((u_a * n_d).astype(jnp.int32), n_d - 1)
+            pick = tokens.doc_start[d] + uniform_index(u_a, n_d)
             if prior is None:
-                from_prior = jnp.minimum((u_a * k).astype(jnp.int32), k - 1)
+                from_prior = uniform_index(u_a, k)
                 prior_mass = k * alpha
             else:
                 from_prior = prior.item[sample_alias(prior.prob, prior.alias, 0, k, u_a, u_b)]
