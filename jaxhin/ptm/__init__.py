@@ -5,13 +5,14 @@ words, byte-level BPE via Hugging Face's `tokenizers`), the backbone (`Transform
 GPT-2 or post-LN BERT layout, causal or bidirectional, learned or rotary positions, tied
 embeddings, padding and head masks, `nn.scan` over layers, remat policies, bfloat16 compute,
 attention maps and hidden states sown; a jaxhin.remat plan as the remat policy,
-`remat_plan`), CLM and MLM (BERT's 80-10-10, logits at the masked positions only), `pretrain`
+`remat_plan`), CLM, MLM (BERT's 80-10-10, logits at the masked positions only) and ELECTRA's
+replaced-token detection (a one-layer MLM generator sharing the embeddings), `pretrain`
 (AdamW with warm-up and cosine decay, clipping, accumulation, orbax checkpoints with exact
 resume, on one device or data x tensor parallel over a `jaxhin.sbp` mesh with Megatron's or
 the planner's placements, `planner_sbp`, multi-process), `generate`, published BERT-family
 checkpoints (`load_bert`; the shipped all-MiniLM-L6-v2 is `load_minilm`), `finetune` for
 sentence classification (full or linear probe), layer-wise probes (`pos_probe`) and
-head-masking importance. Not yet: ELECTRA.
+head-masking importance.
 
 Also here, for `jaxhin.sbp`: the functional GPT written in its registered ops, that
 `jaxhin sbp plan` places and `jaxhin sbp pipeline` runs (`benchmark`, `megatron_sbp`,
@@ -47,7 +48,14 @@ from jaxhin.ptm._finetune import (
     finetune,
 )
 from jaxhin.ptm._gpt import ModelConfig, benchmark, gpt, gpt_block, gpt_params
-from jaxhin.ptm._objectives import clm_loss, mlm_count, mlm_inputs
+from jaxhin.ptm._objectives import (
+    DetectionHead,
+    clm_loss,
+    detection_loss,
+    mlm_count,
+    mlm_inputs,
+    replace_tokens,
+)
 from jaxhin.ptm._parallel import (
     TINY,
     PipelineResult,
@@ -69,6 +77,9 @@ from jaxhin.ptm._pretrain import (
     PretrainConfig,
     PretrainResult,
     generate,
+    generator_config,
+    init_params,
+    loss_fn,
     optimizer,
     pretrain,
     split_tokens,
@@ -123,6 +134,7 @@ __all__ = [
     "BpeTokenizer",
     "CharTokenizer",
     "Classifier",
+    "DetectionHead",
     "FinetuneConfig",
     "FinetuneResult",
     "LinearProbe",
@@ -143,14 +155,17 @@ __all__ = [
     "bert_params",
     "clm_loss",
     "count_params",
+    "detection_loss",
     "encode_texts",
     "features",
     "finetune",
     "generate",
+    "generator_config",
     "gpt",
     "gpt_block",
     "gpt_params",
     "head_importance",
+    "init_params",
     "layer_features",
     "linear_probe",
     "load_bert",
@@ -158,6 +173,7 @@ __all__ = [
     "load_minilm",
     "load_pretrained",
     "load_tokenizer",
+    "loss_fn",
     "megatron_sbp",
     "minilm_path",
     "mlm_count",
@@ -173,6 +189,7 @@ __all__ = [
     "pretrain",
     "reference_value_and_grad",
     "remat_plan",
+    "replace_tokens",
     "rotary",
     "sentence_embeddings",
     "simplify_brown_tag",

@@ -1,7 +1,9 @@
-"""Pre-training: CLM or MLM on a token stream, with nanoGPT's recipe as the default.
+"""Pre-training: CLM, MLM or ELECTRA's RTD on a token stream, with nanoGPT's recipe as the
+default.
 
 One step draws `batch` random windows of `seq + 1` tokens from the training split (CLM: inputs
-and next tokens; MLM: BERT's corruption of the first `seq`), averages gradients over
+and next tokens; MLM: BERT's corruption of the first `seq`; RTD: the generator's MLM input and
+the discriminator's input of the first `seq`, `jaxhin.ptm._objectives`), averages gradients over
 `accumulate` such micro-batches, clips their global norm and takes an AdamW step (weight decay
 on matrices only) with linear warm-up and cosine decay. The windows and dropout of step `s`
 come from `fold_in(key, s)`, so a run restored from a checkpoint at step `s` continues with the
@@ -24,11 +26,20 @@ import numpy as np
 import optax
 
 from jaxhin.ptm._backbone import Transformer, TransformerConfig
-from jaxhin.ptm._objectives import clm_loss, mlm_inputs
+from jaxhin.ptm._objectives import (
+    DetectionHead,
+    clm_loss,
+    detection_loss,
+    mlm_inputs,
+    replace_tokens,
+)
 from jaxhin.ptm._parallel import backbone_sbp, window_sharding
 from jaxhin.train import check_at_least
 
-OBJECTIVES = ("clm", "mlm")
+OBJECTIVES = ("clm", "mlm", "rtd")
+# RTD's generator shares the discriminator's embedding tables (ELECTRA shares the token and
+# position embeddings): its parameters are stored without them.
+SHARED_EMBEDDINGS = ("wte", "wpe", "wtt")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +47,7 @@ class PretrainConfig:
     """The optimisation recipe (defaults: nanoGPT's shakespeare_char CPU run).
 
     Attributes:
-      objective: "clm" or "mlm".
+      objective: "clm", "mlm" or "rtd" (ELECTRA's replaced-token detection).
       steps: optimizer steps; batch: sequences per micro-batch; seq: tokens per sequence.
       accumulate: micro-batches per step (gradient accumulation).
       learning_rate, min_lr, warmup: peak rate, cosine floor, linear warm-up steps.
@@ -45,7 +56,11 @@ class PretrainConfig:
       val_share: tail of the token stream held out for validation.
       eval_every, eval_batches: validation cadence and windows per validation.
       checkpoint_every: steps between checkpoints (with a checkpoint folder).
-      mask_rate: MLM's share of chosen positions.
+      mask_rate: MLM's (and RTD's generator's) share of chosen positions.
+      generator_layers: RTD's generator: the backbone's layout and width with this many
+        layers (ELECTRA shrinks the width to a quarter to a half; one width lets the two share
+        the embedding tables without a projection).
+      rtd_weight: RTD's weight of the detection loss against the generator's MLM loss.
     """
 
     objective: str = "clm"
@@ -64,12 +79,16 @@ class PretrainConfig:
     eval_batches: int = 20
     checkpoint_every: int = 500
     mask_rate: float = 0.15
+    generator_layers: int = 1
+    rtd_weight: float = 50.0
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be clm or mlm, got {self.objective!r}")
+            raise ValueError(f"objective must be clm, mlm or rtd, got {self.objective!r}")
         check_at_least(self, 1, "steps", "batch", "seq", "accumulate", "eval_every",
-                       "eval_batches", "checkpoint_every")
+                       "eval_batches", "checkpoint_every", "generator_layers")
+        if self.rtd_weight <= 0:
+            raise ValueError(f"rtd_weight must be > 0, got {self.rtd_weight}")
         if not 0 < self.val_share < 1:
             raise ValueError(f"val_share must be in (0, 1), got {self.val_share}")
         if not 0 <= self.warmup < self.steps:
@@ -103,20 +122,70 @@ def _windows(key, tokens, count, length):
     return jax.vmap(lambda s: jax.lax.dynamic_slice(tokens, (s,), (length,)))(starts)
 
 
+def generator_config(model_cfg: TransformerConfig, cfg: PretrainConfig) -> TransformerConfig:
+    """RTD's generator: the discriminator's layout with `cfg.generator_layers` layers."""
+    return dataclasses.replace(model_cfg, layers=cfg.generator_layers, causal=False)
+
+
+def init_params(key: jax.Array, model_cfg: TransformerConfig, cfg: PretrainConfig) -> dict:
+    """The trained variables: `{"params": backbone}`; for RTD also `"generator"` (without the
+    shared embeddings) and `"rtd_head"` (`DetectionHead`). The backbone's draw is the same
+    for every objective."""
+    ids = jnp.zeros((1, cfg.seq), jnp.int32)
+    params = {"params": Transformer(model_cfg).init(key, ids)["params"]}
+    if cfg.objective == "rtd":
+        gen = Transformer(generator_config(model_cfg, cfg)).init(jax.random.fold_in(key, 1),
+                                                                 ids)["params"]
+        params["generator"] = {k: v for k, v in gen.items() if k not in SHARED_EMBEDDINGS}
+        params["rtd_head"] = DetectionHead(model_cfg.width).init(
+            jax.random.fold_in(key, 2), jnp.zeros((1, 1, model_cfg.width)))["params"]
+    return params
+
+
 def loss_fn(params, model: Transformer, cfg: PretrainConfig, key, window, *, train: bool,
-            mask_id: int = 0):
-    """Loss of one micro-batch of windows (B, seq + 1)."""
+            mask_id: int = 0, with_parts: bool = False):
+    """Loss of one micro-batch of windows (B, seq + 1). With `with_parts`, `(loss, parts)`:
+    for RTD its parts, the generator's MLM loss and the detection loss, with the detection
+    loss of always answering the replaced share (`detection_base`: a detector that learned
+    nothing from the context scores this), the replaced share, the detection accuracy and
+    the share of replaced tokens caught; for CLM and MLM no parts."""
     k_mask, k_drop = jax.random.split(key)
     if cfg.objective == "clm":
         logits = model.apply(params, window[:, :-1], train=train, rngs={"dropout": k_drop})
-        return clm_loss(logits, window[:, 1:])
+        loss = clm_loss(logits, window[:, 1:])
+        return (loss, {}) if with_parts else loss
     ids = window[:, :-1]
+    rtd = cfg.objective == "rtd"
     inputs, positions, targets = mlm_inputs(k_mask, ids, mask_id=mask_id,
                                             vocab_size=model.config.vocab_size,
-                                            rate=cfg.mask_rate)
-    logits = model.apply(params, inputs, train=train, positions=positions,
-                         rngs={"dropout": k_drop})
-    return clm_loss(logits, targets)
+                                            rate=cfg.mask_rate, mask_share=1.0 if rtd else 0.8,
+                                            random_share=0.0 if rtd else 0.1)
+    if not rtd:
+        logits = model.apply(params, inputs, train=train, positions=positions,
+                             rngs={"dropout": k_drop})
+        loss = clm_loss(logits, targets)
+        return (loss, {}) if with_parts else loss
+    backbone = params["params"]
+    shared = {k: backbone[k] for k in SHARED_EMBEDDINGS if k in backbone}
+    k_gen, k_sample, k_disc = jax.random.split(k_drop, 3)
+    generator = Transformer(generator_config(model.config, cfg))
+    gen_logits = generator.apply({"params": params["generator"] | shared}, inputs,
+                                 train=train, positions=positions, rngs={"dropout": k_gen})
+    replaced_ids, replaced = replace_tokens(k_sample, ids, positions, gen_logits)
+    h = model.apply({"params": backbone}, replaced_ids, train=train, hidden=True,
+                    rngs={"dropout": k_disc})
+    logits = DetectionHead(model.config.width).apply({"params": params["rtd_head"]}, h)
+    gen_loss, det_loss = clm_loss(gen_logits, targets), detection_loss(logits, replaced)
+    loss = gen_loss + cfg.rtd_weight * det_loss
+    if not with_parts:
+        return loss
+    share = replaced.mean()
+    said = logits > 0
+    return loss, {"generator_loss": gen_loss, "detection_loss": det_loss,
+                  "detection_base": -jax.scipy.special.xlogy(share, share)
+                  - jax.scipy.special.xlogy(1 - share, 1 - share),
+                  "replaced_share": share, "detection_accuracy": (said == replaced).mean(),
+                  "replaced_caught": (said & replaced).sum() / jnp.maximum(replaced.sum(), 1)}
 
 
 @functools.partial(jax.jit, static_argnames=("model_cfg", "cfg", "mask_id", "mesh"))
@@ -147,15 +216,15 @@ def _train_step(params, opt_state, s, k_data, train_arr, *, model_cfg, cfg, mask
 
 @functools.partial(jax.jit, static_argnames=("model_cfg", "cfg", "mask_id"))
 def _evaluate(params, k_eval, val_arr, *, model_cfg, cfg, mask_id):
-    """Mean loss over `eval_batches` fixed validation windows."""
+    """Mean loss (and mean parts, `loss_fn`) over `eval_batches` fixed validation windows."""
     model = Transformer(model_cfg)
 
     def one(i):
         w = _windows(jax.random.fold_in(k_eval, i), val_arr, cfg.batch, cfg.seq + 1)
         return loss_fn(params, model, cfg, jax.random.fold_in(k_eval, 10_000 + i), w,
-                       train=False, mask_id=mask_id)
+                       train=False, mask_id=mask_id, with_parts=True)
 
-    return jnp.mean(jax.lax.map(one, jnp.arange(cfg.eval_batches)))
+    return jax.tree.map(jnp.mean, jax.lax.map(one, jnp.arange(cfg.eval_batches)))
 
 
 @dataclasses.dataclass
@@ -196,10 +265,8 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
     if len(val_tokens) <= cfg.seq + 1 or len(train_tokens) <= cfg.seq + 1:
         raise ValueError(f"{len(tokens)} tokens are too few for windows of {cfg.seq + 1} "
                          f"in both splits (val_share {cfg.val_share})")
-    model = Transformer(model_cfg)
     k_init, k_data, k_eval = jax.random.split(key, 3)
-    params = model.init(k_init, jnp.zeros((1, cfg.seq), jnp.int32))
-    params = {"params": params["params"]}
+    params = init_params(k_init, model_cfg, cfg)
     opt = optimizer(cfg)
     if mesh is None:
         train_arr, val_arr = jnp.asarray(train_tokens), jnp.asarray(val_tokens)
@@ -277,9 +344,13 @@ def pretrain(key: jax.Array, tokens: np.ndarray, model_cfg: TransformerConfig,
                 bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:,.0f}")
             if done % cfg.eval_every == 0 or done == cfg.steps:
                 paused_at = time.perf_counter()
-                val = float(evaluate(params))
-                evals.append({"step": done, "train_loss": losses[-1], "val_loss": val})
-                log(f"step {done}: train loss {losses[-1]:.4f}, val loss {val:.4f}")
+                val, parts = evaluate(params)
+                val, parts = float(val), {k: float(v) for k, v in parts.items()}
+                evals.append({"step": done, "train_loss": losses[-1], "val_loss": val, **parts})
+                log(f"step {done}: train loss {losses[-1]:.4f}, val loss {val:.4f}" + (
+                    f" (generator {parts['generator_loss']:.3f}, detection "
+                    f"{parts['detection_loss']:.4f} against {parts['detection_base']:.4f} "
+                    f"for the replaced share alone)" if parts else ""))
                 paused += time.perf_counter() - paused_at
             if done % cfg.checkpoint_every == 0 or done == cfg.steps:
                 paused_at = time.perf_counter()

@@ -202,7 +202,9 @@ def load_jaxhin_checkpoint(folder: str | os.PathLike[str]) -> Pretrained:
     step = latest_step(path)
     if step is None:
         raise DataError(f"{path}: no checkpoint step saved yet")
-    params = jax.tree.map(jnp.asarray, restore_checkpoint(path, step)["params"])
+    # the backbone only: an RTD run also saved its generator and detection head beside it
+    params = {"params": jax.tree.map(jnp.asarray,
+                                     restore_checkpoint(path, step)["params"]["params"])}
     return Pretrained(cfg, params, tokenizer, "mean", False, f"{path} (step {step})")
 
 
