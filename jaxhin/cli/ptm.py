@@ -77,6 +77,9 @@ def _configs(args, vocab_size: int):
     from jaxhin.ptm import PretrainConfig, TransformerConfig, remat_plan
 
     steps = args.steps or (300 if args.corpus == "synthetic" else 2000)
+    if args.objective != "rtd" and (args.generator_layers != 1 or args.rtd_weight != 50.0):
+        raise UsageError(f"--generator-layers and --rtd-weight need --objective rtd, got "
+                         f"--objective {args.objective}")
     try:
         model = TransformerConfig(vocab_size=vocab_size, width=args.width, layers=args.layers,
                                   heads=args.heads, max_len=args.seq,

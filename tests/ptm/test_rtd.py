@@ -106,6 +106,8 @@ def test_rtd_cli_checkpoint_probes_and_cannot_sample(tmp_path, capsys, cli_exit_
                  str(tmp_path / "f.json")]) == 0
     capsys.readouterr()
     assert "bidirectional" in cli_exit_2(["ptm", "sample", "--ckpt", str(ck)]).err
+    assert "need --objective rtd" in cli_exit_2(["ptm", "pretrain", "--objective", "mlm",
+                                                 "--rtd-weight", "10"]).err
 
 
 @pytest.mark.parametrize("bad, message", [({"objective": "xlm"}, "clm, mlm or rtd"),
