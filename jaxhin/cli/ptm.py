@@ -22,9 +22,10 @@ def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
                         help="causal LM (GPT), masked LM (BERT) or replaced-token detection "
                              "(ELECTRA: a small MLM generator proposes replacements, the model "
                              "learns to spot them; fine-tune or probe the model it leaves)")
-    parser.add_argument("--generator-layers", type=int, default=1,
-                        help="with --objective rtd: the generator's layers (same width)")
-    parser.add_argument("--rtd-weight", type=float, default=50.0,
+    parser.add_argument("--generator-layers", type=int, default=None,
+                        help="with --objective rtd: the generator's layers (same width; "
+                             "default 1)")
+    parser.add_argument("--rtd-weight", type=float, default=None,
                         help="with --objective rtd: weight of the detection loss (ELECTRA: 50)")
     parser.add_argument("--tokenizer", choices=("char", "word", "bpe"), default="char")
     parser.add_argument("--vocab-size", type=int, default=None,
@@ -77,7 +78,10 @@ def _configs(args, vocab_size: int):
     from jaxhin.ptm import PretrainConfig, TransformerConfig, remat_plan
 
     steps = args.steps or (300 if args.corpus == "synthetic" else 2000)
-    if args.objective != "rtd" and (args.generator_layers != 1 or args.rtd_weight != 50.0):
+    # unset unless given, so that PretrainConfig holds the defaults
+    rtd = {k: v for k, v in (("generator_layers", args.generator_layers),
+                             ("rtd_weight", args.rtd_weight)) if v is not None}
+    if rtd and args.objective != "rtd":
         raise UsageError(f"--generator-layers and --rtd-weight need --objective rtd, got "
                          f"--objective {args.objective}")
     try:
@@ -98,8 +102,7 @@ def _configs(args, vocab_size: int):
                                min_lr=args.lr / 10, warmup=min(100, steps // 10),
                                eval_every=min(args.eval_every, steps),
                                checkpoint_every=args.checkpoint_every,
-                               generator_layers=args.generator_layers,
-                               rtd_weight=args.rtd_weight)
+                               **rtd)
     except ValueError as err:
         raise UsageError(str(err)) from None
     return model, train

@@ -73,7 +73,7 @@ def test_detection_does_not_train_the_generator():
     assert np.abs(only_mlm["params"]["wte"]["embedding"]).max() > 1e-4
 
 
-def test_rtd_learns_and_leaves_a_backbone(tmp_path):
+def test_rtd_learns_and_leaves_a_backbone():
     result = pretrain(jax.random.key(0), IDS, MODEL, RTD, mask_id=TOK.mask_id,
                       show_progress=False)
     first, last = result.evals[0]["val_loss"], result.evals[-1]["val_loss"]
